@@ -129,6 +129,13 @@ class ModelConfig:
     use_prosody: bool = True  # False: the 20 prosodic dims are dropped from the input
     use_mel: bool = True
     use_mfcc: bool = True
+    pooling_units: int = 128  # W1 width of the temporal attention pooling (§3.4; not stated in the paper)
+    # "SER-Net Large" is not defined in the paper; we read it as every width x2 (conv filters, channels,
+    # pooling units, dense units): params grow ~3.6x, the paper's 8.7M / 2.3M is 3.8x.
+    large_width_factor: int = 2
+    # Table 4.3 baselines (widths not stated in the paper): Conv1D stack / LSTM stack, masked mean pooling.
+    cnn_filters: tuple[int, ...] = (64, 128, 128)
+    lstm_units: tuple[int, ...] = (128,)
 
 
 @dataclass(frozen=True)
