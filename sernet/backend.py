@@ -52,6 +52,7 @@ def keras() -> ModuleType:
                 import tensorflow as tf
 
                 tf.get_logger().setLevel("ERROR")
+                tf.config.list_physical_devices()  # device discovery logs (cuInit) happen here, silenced
                 with contextlib.suppress(Exception):
                     import absl.logging
 
