@@ -167,6 +167,29 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DeployConfig:
+    """Inference, streaming, export and the latency benchmark (``sernet.infer``, ``sernet.streaming``,
+    ``sernet.export``, ``sernet.bench.latency``), paper §6."""
+
+    # Utterances longer than features.max_length frames: windows of max_length frames every window_hop_s
+    # (the last one aligned to the end); class probabilities are averaged over the windows.
+    window_hop_s: float = 1.0
+    # Streaming: audio arrives in chunks of chunk_ms; an estimate over the last max_length frames is
+    # emitted every stream_hop_s.
+    chunk_ms: float = 100.0
+    stream_hop_s: float = 0.5
+    # Export parity: max |logit(export) - logit(Keras)| allowed on parity_samples real feature windows.
+    parity_samples: int = 64
+    parity_atol_fp32: float = 1e-3
+    parity_atol_fp16: float = 5e-2
+    parity_atol_int8: float = 0.5
+    # Latency benchmark (paper Table 6.1 batch sizes); p50/p90 over bench_repeats warm runs.
+    bench_batch_sizes: tuple[int, ...] = (1, 32)
+    bench_warmup: int = 10
+    bench_repeats: int = 50
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole experiment. Build one with :func:`load`; change fields with :func:`override`."""
 
@@ -177,6 +200,7 @@ class Config:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""
@@ -280,7 +304,7 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
 def describe(cfg: Config) -> str:
     """A readable, sectioned listing of every field (used by ``sernet config`` and the chapters)."""
     lines = [f"profile: {cfg.profile}", f"data_root: {cfg.data_root or '(synthetic corpus)'}"]
-    for section in ("synth", "features", "model", "train"):
+    for section in ("synth", "features", "model", "train", "deploy"):
         lines.append(f"[{section}]")
         for f in dataclasses.fields(getattr(cfg, section)):
             lines.append(f"  {f.name} = {getattr(getattr(cfg, section), f.name)!r}")
