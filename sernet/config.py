@@ -96,6 +96,13 @@ class FeatureConfig:
     train_crop: str = "random"
     eval_crop: str = "center"
     cache_dtype: str = "float16"
+    # Pauses and syllable nuclei (after de Jong & Wempe 2009, Behav. Res. Methods 41(2)): a frame is a pause
+    # when its energy is more than silence_threshold_db below the utterance's 99th-percentile frame energy;
+    # a syllable nucleus is a voiced peak of the energy track (smoothed over syllable_smooth_ms) standing
+    # syllable_dip_db above the dips on either side.
+    silence_threshold_db: float = 25.0
+    syllable_dip_db: float = 2.0
+    syllable_smooth_ms: float = 50.0
 
     @property
     def hop_length(self) -> int:
