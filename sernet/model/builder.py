@@ -1,0 +1,186 @@
+"""``build_sernet(cfg)``: SER-Net (Base / Large, every Table 4.4 ablation switch) and the Table 4.3
+baselines as Keras functional models with the same inputs and outputs.
+
+Inputs: ``{"features": (batch, frames, 268) float, "mask": (batch, frames) float}`` (1 real frame,
+0 padding; ``frames`` may vary). Output: logits ``(batch, 8)`` in float32 (also under mixed precision).
+Explained in chapters/03_architecture.py.
+
+Ablation rows of Table 4.4 and the fields that switch them:
+
+==========================  =====================================
+w/o Multi-Scale Conv        ``model.multiscale = False``
+w/o Attention Pooling       ``model.pooling = "mean"``
+w/o Prosodic Features       ``model.use_prosody = False``
+w/o Data Augmentation       ``train.augment = False`` (training)
+w/o Focal Loss              ``train.loss = "ce"`` (training)
+==========================  =====================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sernet.backend import keras as _keras
+from sernet.config import Config, ModelConfig
+from sernet.errors import ConfigError
+from sernet.features import layout
+from sernet.labels import NUM_CLASSES
+from sernet.model.attention_pooling import MaskedMeanPooling, TemporalAttentionPooling
+from sernet.model.frontend import FeatureGroup, MelProjection
+from sernet.model.multiscale_conv import MultiScaleDilatedConv
+from sernet.model.residual import ResidualBlock
+from sernet.model.self_attention import MaskedSelfAttention
+
+keras = _keras()
+
+ARCHITECTURES = ("sernet", "cnn", "lstm", "cnn_lstm")
+VARIANTS = ("base", "large")
+POOLINGS = ("attention", "mean")
+POOLING_LAYER = "temporal_pooling"
+"""Name of the pooling layer in every model (its second output are the pooling weights)."""
+
+
+def effective_model_config(mcfg: ModelConfig) -> ModelConfig:
+    """``mcfg`` with the variant applied: Large multiplies every width by ``large_width_factor``.
+
+    Widths scaled: ``conv_filters``, ``channels``, ``pooling_units``, ``dense_units``, ``cnn_filters``,
+    ``lstm_units``. Unchanged: depth, kernel size, dilation rates, heads (``key_dim`` grows instead),
+    the mel projection (it defines the paper's 180-dim input).
+    """
+    if mcfg.variant not in VARIANTS:
+        raise ConfigError(f"model.variant: unknown variant {mcfg.variant!r}; expected one of {VARIANTS}")
+    if mcfg.variant == "base":
+        return mcfg
+    f = mcfg.large_width_factor
+    return dataclasses.replace(
+        mcfg,
+        conv_filters=tuple(c * f for c in mcfg.conv_filters),
+        channels=mcfg.channels * f,
+        pooling_units=mcfg.pooling_units * f,
+        dense_units=mcfg.dense_units * f,
+        cnn_filters=tuple(c * f for c in mcfg.cnn_filters),
+        lstm_units=tuple(u * f for u in mcfg.lstm_units),
+    )
+
+
+def _validate(m: ModelConfig) -> None:
+    if m.architecture not in ARCHITECTURES:
+        raise ConfigError(f"model.architecture: unknown {m.architecture!r}; expected one of {ARCHITECTURES}")
+    if m.pooling not in POOLINGS:
+        raise ConfigError(f"model.pooling: unknown {m.pooling!r}; expected one of {POOLINGS}")
+    if not (m.use_mfcc or m.use_mel or m.use_prosody):
+        raise ConfigError("model.use_mfcc/use_mel/use_prosody: at least one feature group must be used")
+    if len(m.conv_filters) != len(m.dilation_rates):
+        raise ConfigError(f"model.conv_filters {m.conv_filters} and model.dilation_rates {m.dilation_rates} "
+                          "must have the same length (one filter count per dilation branch)")
+    if m.channels % m.attention_heads:
+        raise ConfigError(f"model.channels={m.channels} is not divisible by "
+                          f"model.attention_heads={m.attention_heads}")
+
+
+def model_inputs() -> dict[str, keras.KerasTensor]:
+    """The two symbolic inputs every sernet model takes."""
+    return {
+        "features": keras.Input((None, layout.N_STORED), name="features"),
+        "mask": keras.Input((None,), name="mask"),
+    }
+
+
+def input_frames(features, m: ModelConfig):
+    """The model's frame vectors: mfcc (120) + projected mel (``mel_projection_dim``) + prosody (20),
+    each group only when switched on (180 dims with everything on)."""
+    parts = []
+    if m.use_mfcc:
+        parts.append(FeatureGroup("mfcc", name="mfcc")(features))
+    if m.use_mel:
+        parts.append(MelProjection(m.mel_projection_dim, name="mel_projection")(features))
+    if m.use_prosody:
+        parts.append(FeatureGroup("prosody", name="prosody")(features))
+    if len(parts) == 1:
+        return parts[0]
+    return keras.layers.Concatenate(name="frame_features")(parts)
+
+
+def _pool_and_classify(x, mask, m: ModelConfig, name: str, inputs) -> keras.Model:
+    pool = (TemporalAttentionPooling(m.pooling_units, name=POOLING_LAYER) if m.pooling == "attention"
+            else MaskedMeanPooling(name=POOLING_LAYER))
+    context, _ = pool(x, mask=mask)
+    h = keras.layers.Dense(m.dense_units, activation="relu", name="dense")(context)
+    h = keras.layers.Dropout(m.dropout_rate, name="dropout")(h)
+    logits = keras.layers.Dense(NUM_CLASSES, name="logits", dtype="float32")(h)
+    return keras.Model(inputs, logits, name=name)
+
+
+def _sernet_body(x, mask, m: ModelConfig):
+    if m.multiscale:
+        conv = MultiScaleDilatedConv(m.conv_filters, m.dilation_rates, m.kernel_size, name="multiscale_conv")
+    else:  # Table 4.4 "w/o multi-scale conv": one dilation-1 branch of the same total width
+        conv = MultiScaleDilatedConv((sum(m.conv_filters),), (1,), m.kernel_size, name="singlescale_conv")
+    x = conv(x, mask=mask)
+    x = keras.layers.Conv1D(m.channels, 1, name="projection")(x)
+    for i in range(m.residual_blocks):
+        x = ResidualBlock(m.channels, m.kernel_size, name=f"residual_{i + 1}")(x, mask=mask)
+    return MaskedSelfAttention(m.attention_heads, name="self_attention")(x, mask=mask)
+
+
+def build_sernet(cfg: Config) -> keras.Model:
+    """Build the model that ``cfg.model`` describes (uncompiled).
+
+    Parameters
+    ----------
+    cfg : Config
+        ``cfg.model.architecture`` picks SER-Net ("sernet") or a Table 4.3 baseline ("cnn", "lstm",
+        "cnn_lstm"); ``cfg.model.variant`` picks Base or Large (every width × ``large_width_factor``).
+
+    Returns
+    -------
+    keras.Model
+        Inputs ``{"features": [B, T, 268], "mask": [B, T]}``, output logits ``[B, 8]`` (float32). Every
+        model has a layer named ``"temporal_pooling"`` whose second output are the pooling weights.
+
+    Raises
+    ------
+    ConfigError
+        Unknown architecture / variant / pooling, no feature group, mismatched filter and dilation lists.
+
+    Examples
+    --------
+    >>> model = build_sernet(sernet.config.load())
+    >>> model({"features": np.zeros((2, 300, 268)), "mask": np.ones((2, 300))}).shape
+    TensorShape([2, 8])
+    """
+    m = effective_model_config(cfg.model)
+    _validate(m)
+    inputs = model_inputs()
+    mask = inputs["mask"]
+    x = input_frames(inputs["features"], m)
+    if m.architecture == "sernet":
+        x = _sernet_body(x, mask, m)
+        name = f"sernet_{m.variant}"
+    else:
+        from sernet.model import baselines
+
+        x = baselines.BODIES[m.architecture](x, mask, m)
+        name = f"baseline_{m.architecture}" + ("_large" if m.variant == "large" else "")
+    return _pool_and_classify(x, mask, m, name, inputs)
+
+
+def attention_weights(model: keras.Model, batch: dict) -> np.ndarray:
+    """The temporal pooling weights ``α`` of ``model`` on ``batch``, shape ``[B, T]`` (inference mode).
+
+    Rows sum to 1 over real frames and are 0 on padding; for mean pooling they are uniform. Uses the
+    model's own layers (no second model definition): a functional view from the inputs to the pooling
+    layer's second output.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model from :func:`build_sernet` (or loaded from its ``.keras`` file).
+    batch : dict
+        At least ``"features"`` [B, T, 268] and ``"mask"`` [B, T]; other keys are ignored.
+    """
+    view = keras.Model(model.input, model.get_layer(POOLING_LAYER).output[1])
+    inputs = {k: np.asarray(batch[k], dtype="float32") for k in ("features", "mask")}
+    return np.asarray(keras.ops.convert_to_numpy(view(inputs, training=False)))
