@@ -1,0 +1,298 @@
+"""What every corpus preparer shares: the preparer description, found utterances, drop reasons, the
+speaker-independent split, and the summary a preparation run reports.
+
+A preparer module (``sernet.data.corpora.ravdess`` and friends) only knows its corpus's release layout: it
+turns a user's local copy into :class:`Candidate` utterances (audio file, the corpus's own label, speaker,
+sex, extras) and :class:`Dropped` records for what it cannot use (malformed label rows, unknown codes,
+missing audio, duplicates). Everything after that (label mapping, audio checks, 16 kHz conversion, splits,
+the manifest, the summary) is common and lives in :mod:`sernet.data.corpora.prepare`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sernet.errors import SernetError
+from sernet.labels import EMOTIONS
+
+# The paper's §2.3 split: 80 % train, 10 % validation, 10 % test (72,082 / 9,010 / 9,011 utterances).
+PAPER_SPLIT_FRACTIONS: tuple[float, float, float] = (0.8, 0.1, 0.1)
+SPLIT_SEED = 0  # default seed of the speaker shuffle; any seed gives a speaker-independent split
+
+LABEL_SETS: tuple[str, ...] = ("paper8", "native")
+SPLIT_RULES: tuple[str, ...] = ("paper", "official")
+
+# Reasons an utterance is dropped (the summary counts them; ``dropped.csv`` lists every file).
+DROP_REASONS: dict[str, str] = {
+    "malformed_row": "label row that cannot be parsed (wrong number of fields, empty file name, bad value)",
+    "malformed_name": "audio file whose name does not follow the corpus's naming scheme",
+    "unknown_label_code": "label code the corpus documentation does not define",
+    "not_in_classes": "class outside the chosen label set (e.g. RAVDESS calm under paper8, MSP-Podcast O/X)",
+    "duplicate_row": "second label row for a file already labelled (the first row is kept)",
+    "missing_audio": "label row whose audio file is not in the copy",
+    "unknown_speaker": "speaker id unknown, so a speaker-independent split cannot place it",
+    "unknown_partition": "official partition name the preparer does not know",
+    "not_speech": "a file of another modality or vocal channel (e.g. RAVDESS song or video)",
+}
+
+
+class PrepareError(SernetError, ValueError):
+    """A corpus copy cannot be prepared at all (wrong root, no label file, no usable utterance)."""
+
+
+@dataclass
+class Candidate:
+    """One utterance a preparer found in the user's copy.
+
+    Attributes
+    ----------
+    source : Path
+        The audio file in the user's copy.
+    label : str
+        The corpus's own class name (see :attr:`CorpusSpec.native_classes`), before any mapping.
+    speaker : str or None
+        Speaker id, prefixed with the corpus name by the preparer where ids are bare numbers;
+        None when the corpus marks the speaker unknown.
+    sex : str
+        ``"m"``, ``"f"`` or ``""`` (unknown).
+    group : str or None
+        The unit the ``paper`` split keeps together (default: the speaker). TESS, with two speakers,
+        groups by target word instead.
+    official : str or None
+        The corpus's own partition for ``--split official`` (already mapped to ``train``/``val``/
+        ``test`` or an extra test set such as ``test2``).
+    extras : dict
+        Corpus-specific manifest columns (``intensity``, ``emoact``, ``fold``, ...).
+    """
+
+    source: Path
+    label: str
+    speaker: str | None
+    sex: str = ""
+    group: str | None = None
+    official: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A found utterance (or label row) that was not kept: the file, a reason from
+    :data:`DROP_REASONS` or an :class:`~sernet.errors.AudioError` problem, and a detail."""
+
+    file: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Everything sernet knows about one public corpus.
+
+    Attributes
+    ----------
+    name : str
+        Registry key (``"ravdess"``).
+    title : str
+        Human name and version covered.
+    licence : str
+        The licence the corpus is distributed under (read the provider's terms: they bind you).
+    url : str
+        Where a user obtains it.
+    native_rate_hz : int
+        Sample rate of the release's audio.
+    native_classes : tuple of str
+        The corpus's own classes in the order used for ``--labels native`` (written to ``classes.txt``).
+    paper8_map : dict
+        Native class -> one of the paper's 8 :data:`~sernet.labels.EMOTIONS`; classes absent here are
+        dropped under ``--labels paper8``.
+    documented_counts : dict
+        Native class -> utterance count in the public release (from the corpus's documentation), used
+        by the summary to compare what was found with what should be there.
+    splits : tuple of str
+        Split rules the corpus supports (``"paper"`` always; ``"official"`` where the corpus defines one).
+    scan : callable
+        ``scan(root, **options) -> (list[Candidate], list[Dropped])``, reading the release layout.
+    notes : str
+        Split rule and caveats, shown by ``sernet prepare --help`` and the README.
+    """
+
+    name: str
+    title: str
+    licence: str
+    url: str
+    native_rate_hz: int
+    native_classes: tuple[str, ...]
+    paper8_map: Mapping[str, str]
+    documented_counts: Mapping[str, int]
+    scan: Callable[..., tuple[list[Candidate], list[Dropped]]]
+    splits: tuple[str, ...] = ("paper",)
+    notes: str = ""
+
+    def classes(self, labels: str) -> tuple[str, ...]:
+        """The class list written to ``classes.txt`` for ``labels`` (``paper8`` or ``native``)."""
+        if labels == "paper8":
+            return EMOTIONS
+        if labels == "native":
+            return self.native_classes
+        raise PrepareError(f"--labels {labels!r}: expected one of {LABEL_SETS}")
+
+    def map_label(self, native: str, labels: str) -> str | None:
+        """The manifest label of native class ``native`` under ``labels``; None: not in that label set."""
+        if labels == "native":
+            return native if native in self.native_classes else None
+        return self.paper8_map.get(native)
+
+    def unsupplied(self) -> tuple[str, ...]:
+        """The paper's classes this corpus cannot supply under ``paper8``."""
+        have = set(self.paper8_map.values())
+        return tuple(e for e in EMOTIONS if e not in have)
+
+    def documented_total(self) -> int:
+        """Utterances in the public release, per its documentation."""
+        return int(sum(self.documented_counts.values()))
+
+
+def speaker_split(
+    sizes: Mapping[str, int],
+    *,
+    fractions: Sequence[float] = PAPER_SPLIT_FRACTIONS,
+    seed: int = SPLIT_SEED,
+) -> dict[str, str]:
+    """Assign whole groups (speakers) to ``train``/``val``/``test`` so utterance counts approach ``fractions``.
+
+    Groups are shuffled with ``numpy.random.default_rng(seed)`` (after sorting, so the result depends only
+    on the groups, their sizes and the seed). Walking that order, a group goes to ``test`` while adding it
+    brings the test count closer to its target, then likewise to ``val``; the rest go to ``train``. With
+    three or more groups each split gets at least one group. No group is ever in two splits.
+
+    Parameters
+    ----------
+    sizes : mapping of str to int
+        Group id -> number of utterances.
+    fractions : sequence of 3 floats
+        Train, validation and test fractions (normalised to sum 1).
+    seed : int
+        Shuffle seed.
+
+    Returns
+    -------
+    dict
+        Group id -> ``"train"``, ``"val"`` or ``"test"``.
+
+    Raises
+    ------
+    PrepareError
+        Fewer than three groups (no speaker-independent three-way split exists), or bad fractions.
+
+    Examples
+    --------
+    >>> split = speaker_split({f"spk{i}": 10 for i in range(10)}, seed=0)
+    >>> sorted(Counter(split.values()).items())
+    [('test', 1), ('train', 8), ('val', 1)]
+    """
+    frac = np.asarray(list(fractions), dtype=float)
+    if frac.shape != (3,) or np.any(frac < 0) or frac.sum() <= 0:
+        raise PrepareError(f"split fractions {tuple(fractions)}: expected three non-negative numbers")
+    frac = frac / frac.sum()
+    groups = sorted(sizes)
+    if len(groups) < 3:
+        raise PrepareError(
+            f"only {len(groups)} speaker group(s) ({', '.join(groups) or 'none'}): a speaker-independent "
+            "train/val/test split needs at least 3"
+        )
+    order = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
+    total = float(sum(sizes[g] for g in groups))
+    target = {"test": frac[2] * total, "val": frac[1] * total}
+    count = {"test": 0.0, "val": 0.0}
+    out: dict[str, str] = {}
+    for g in order:
+        out[g] = "train"
+        for s in ("test", "val"):
+            if abs(count[s] + sizes[g] - target[s]) < abs(count[s] - target[s]):
+                out[g] = s
+                count[s] += sizes[g]
+                break
+    for s in ("test", "val"):  # every split non-empty: move the smallest training group
+        if s not in out.values():
+            train = [g for g in order if out[g] == "train"]
+            if len(train) > 1:
+                out[min(train, key=lambda g: (sizes[g], g))] = s
+    return out
+
+
+@dataclass
+class PrepareSummary:
+    """What a preparation run found, kept and dropped; printed by ``sernet prepare``.
+
+    ``found == kept + len(dropped)`` always holds: every label row or audio file the preparer found is
+    either in a manifest or listed in ``dropped`` with its reason.
+    """
+
+    corpus: str
+    root: str
+    out: str
+    split: str
+    labels: str
+    classes: tuple[str, ...]
+    found: int
+    kept: int
+    dropped: list[Dropped]
+    counts: pd.DataFrame  # class x split utterance counts (kept only)
+    documented_total: int = 0
+    converted: int = 0  # files written to OUT/wav16k (this run)
+    referenced: int = 0  # 16 kHz mono files referenced in place
+    manifests: dict[str, str] = field(default_factory=dict)  # name -> manifest path
+
+    def dropped_by_reason(self) -> dict[str, int]:
+        """Reason -> number of dropped utterances, most frequent first."""
+        return dict(Counter(d.reason for d in self.dropped).most_common())
+
+    def table(self) -> str:
+        """The human summary: found / kept / dropped by reason, then per-class counts per split."""
+        lines = [
+            f"corpus {self.corpus}: {self.root}",
+            f"  split rule: {self.split}   labels: {self.labels} ({len(self.classes)} classes)",
+            f"  found    {self.found:>8d}" + (
+                f"   (the public release documents {self.documented_total})" if self.documented_total else ""),
+            f"  kept     {self.kept:>8d}   ({self.referenced} referenced in place, "
+            f"{self.converted} converted to 16 kHz this run)",
+            f"  dropped  {len(self.dropped):>8d}",
+        ]
+        for reason, n in self.dropped_by_reason().items():
+            lines.append(f"    {reason:<20s} {n:>6d}")
+        lines.append("")
+        lines.append(self.counts.to_string())
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (written to ``OUT/summary.json``)."""
+        return {
+            "corpus": self.corpus,
+            "root": self.root,
+            "out": self.out,
+            "split": self.split,
+            "labels": self.labels,
+            "classes": list(self.classes),
+            "found": self.found,
+            "kept": self.kept,
+            "dropped": len(self.dropped),
+            "dropped_by_reason": self.dropped_by_reason(),
+            "documented_total": self.documented_total,
+            "counts": {c: {s: int(v) for s, v in row.items()} for c, row in self.counts.iterrows()},
+            "manifests": self.manifests,
+        }
+
+    def write(self, out: Path) -> None:
+        """Write ``summary.json`` and ``dropped.csv`` (file, reason, detail) into ``out``."""
+        (out / "summary.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        rows = [(d.file, d.reason, d.detail) for d in self.dropped]
+        pd.DataFrame(rows, columns=["file", "reason", "detail"]).to_csv(
+            out / "dropped.csv", index=False, lineterminator="\n")

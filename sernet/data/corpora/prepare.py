@@ -1,0 +1,235 @@
+"""The common half of every preparer: label mapping, audio checks, 16 kHz conversion, splits, manifest.
+
+Output folder ``OUT`` (re-runnable; finished conversions are skipped)::
+
+    OUT/manifest.csv        path,label,speaker,split,duration_s,sex,corpus + the corpus's extra columns
+    OUT/classes.txt         the class list of the manifest's labels, one per line, in class-index order
+    OUT/<extra>/manifest.csv  extra official test sets (MSP-Podcast Test2/Test3), split "test"
+    OUT/wav16k/...          audio converted to 16 kHz mono 16-bit WAV (files not already 16 kHz mono)
+    OUT/summary.json        found / kept / dropped-by-reason / per-class counts
+    OUT/dropped.csv         every dropped file with its reason and detail
+
+Audio already at 16 kHz mono (MSP-Podcast, CREMA-D, EmoDB, IEMOCAP) is referenced in place by absolute
+path, so a 100-hour corpus is not copied; other audio (RAVDESS 48 kHz, TESS 24.414 kHz, SAVEE 44.1 kHz)
+is resampled with soxr (``sernet.data.audio.read_audio(resample=True)``) and written atomically under
+``OUT/wav16k`` mirroring the release's folders. Every kept file has passed
+:func:`sernet.data.audio.validate_audio`: unreadable, empty, silent or too-short files are dropped and
+listed with their problem.
+
+Read a prepared corpus with its class list::
+
+    from sernet.data import read_manifest
+    from sernet.data.corpora import read_classes
+    df = read_manifest(OUT, classes=read_classes(OUT), check_audio=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import soundfile as sf
+
+from sernet import progress
+from sernet.data.audio import read_audio, write_wav
+from sernet.data.corpora.base import (
+    LABEL_SETS,
+    PAPER_SPLIT_FRACTIONS,
+    SPLIT_RULES,
+    SPLIT_SEED,
+    Candidate,
+    CorpusSpec,
+    Dropped,
+    PrepareError,
+    PrepareSummary,
+    speaker_split,
+)
+from sernet.data.manifest import SPLITS, write_manifest
+from sernet.errors import AudioError
+from sernet.labels import EMOTIONS
+
+SAMPLE_RATE_HZ = 16000  # the manifest contract (sernet.data.manifest): every file 16 kHz mono
+CLASSES_NAME = "classes.txt"
+CONVERTED_DIR = "wav16k"
+
+
+def read_classes(out: str | Path) -> tuple[str, ...]:
+    """The class list of a prepared corpus (``OUT/classes.txt``); the paper's 8 when the file is absent.
+
+    Pass it to :func:`sernet.data.manifest.read_manifest` (``classes=``) and to anything that maps labels
+    to indices: line ``i`` of ``classes.txt`` is class index ``i``.
+    """
+    out = Path(out)
+    folder = out if out.is_dir() else out.parent
+    path = folder / CLASSES_NAME
+    if not path.is_file():
+        return EMOTIONS
+    classes = tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    if not classes:
+        raise PrepareError(f"{path}: empty class list")
+    return classes
+
+
+def prepare_corpus(
+    spec: CorpusSpec,
+    root: str | Path,
+    out: str | Path,
+    *,
+    split: str = "paper",
+    labels: str = "paper8",
+    fractions: Sequence[float] = PAPER_SPLIT_FRACTIONS,
+    seed: int = SPLIT_SEED,
+    **scan_options,
+) -> PrepareSummary:
+    """Turn a local copy of a corpus into a validated 16 kHz manifest under ``out``.
+
+    Parameters
+    ----------
+    spec : CorpusSpec
+        The corpus (see :data:`sernet.data.corpora.CORPORA`).
+    root : str or Path
+        The user's copy, in the release layout documented by the preparer.
+    out : str or Path
+        The prepared corpus folder (created). Point ``SERNET_DATA`` at it.
+    split : {"paper", "official"}
+        ``paper``: speaker-independent 80/10/10 by speaker (:func:`speaker_split`, seeded);
+        ``official``: the corpus's own partitions, where it has them.
+    labels : {"paper8", "native"}
+        ``paper8``: map to the paper's 8 classes, dropping classes with no counterpart;
+        ``native``: keep the corpus's own classes.
+    fractions, seed
+        Split fractions and shuffle seed of the ``paper`` split.
+    **scan_options
+        Passed to the corpus's scanner (e.g. ``fold=`` for IEMOCAP).
+
+    Returns
+    -------
+    PrepareSummary
+        Also written to ``out/summary.json`` and ``out/dropped.csv``.
+
+    Raises
+    ------
+    PrepareError
+        Unknown split rule or label set, a root that is not a folder, a missing label file, or no
+        utterance left to write.
+    """
+    root, out = Path(root).expanduser(), Path(out).expanduser()
+    if split not in SPLIT_RULES or split not in spec.splits:
+        raise PrepareError(f"{spec.name}: --split {split!r} not available; this corpus offers {spec.splits}")
+    if labels not in LABEL_SETS:
+        raise PrepareError(f"--labels {labels!r}: expected one of {LABEL_SETS}")
+    if not root.is_dir():
+        raise PrepareError(f"{root}: corpus root not found (expected a folder in the {spec.title} layout)")
+    if out.resolve().is_relative_to(root.resolve()):
+        raise PrepareError(f"{out}: the output folder must not be inside the corpus root {root} "
+                           "(its converted WAVs would be scanned as corpus files on the next run)")
+    classes = spec.classes(labels)
+
+    candidates, dropped = spec.scan(root, split=split, **scan_options)
+    found = len(candidates) + len(dropped)
+    if not candidates and not dropped:
+        raise PrepareError(f"{root}: no {spec.title} audio or label rows found; see data_scripts/README.md")
+
+    kept: list[tuple[Candidate, str]] = []
+    for c in candidates:
+        label = spec.map_label(c.label, labels)
+        if label is None:
+            dropped.append(Dropped(str(c.source), "not_in_classes", f"{c.label!r} is not in --labels {labels}"))
+        elif split == "paper" and c.speaker is None:
+            dropped.append(Dropped(str(c.source), "unknown_speaker", "no speaker id; cannot split by speaker"))
+        else:
+            kept.append((c, label))
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows, converted, referenced = [], 0, 0
+    for c, label in progress.bar(kept, total=len(kept), desc=f"prepare {spec.name}", unit="file"):
+        try:
+            path, duration_s, was_converted = _audio_16k(c.source, root, out)
+        except AudioError as exc:
+            dropped.append(Dropped(str(c.source), exc.problem, exc.detail))
+            continue
+        converted += was_converted
+        referenced += path == c.source.resolve()
+        rows.append({"path": str(path), "label": label, "speaker": c.speaker or "unknown",
+                     "duration_s": duration_s, "sex": c.sex, "corpus": spec.name,
+                     "_group": c.group or c.speaker, "_official": c.official, **c.extras})
+    if not rows:
+        raise PrepareError(f"{root}: no usable {spec.title} utterance (found {found}, all dropped); "
+                           "see the reasons above")
+    df = pd.DataFrame(rows)
+    df = _assign_splits(df, split, fractions, seed, spec)
+
+    manifests: dict[str, str] = {}
+    (out / CLASSES_NAME).write_text("\n".join(classes) + "\n")
+    main = df[df["split"].isin(SPLITS)]
+    if main.empty:
+        raise PrepareError(f"{root}: no utterance falls in train/val/test under --split {split}")
+    manifests["main"] = str(write_manifest(main.reset_index(drop=True), out / "manifest.csv"))
+    for extra in sorted(set(df["split"]) - set(SPLITS)):  # e.g. MSP-Podcast Test2 -> OUT/test2/
+        sub = df[df["split"] == extra].assign(split="test").reset_index(drop=True)
+        manifests[extra] = str(write_manifest(sub, out / extra / "manifest.csv"))
+        (out / extra / CLASSES_NAME).write_text("\n".join(classes) + "\n")
+
+    summary = PrepareSummary(
+        corpus=spec.name, root=str(root), out=str(out), split=split, labels=labels, classes=classes,
+        found=found, kept=len(df), dropped=dropped, counts=_counts(df, classes),
+        documented_total=spec.documented_total(), converted=converted, referenced=referenced,
+        manifests=manifests,
+    )
+    summary.write(out)
+    return summary
+
+
+def _audio_16k(source: Path, root: Path, out: Path) -> tuple[Path, float, bool]:
+    """(manifest path, duration in s, converted this run) for ``source``; raises ``AudioError``."""
+    if not source.is_file():
+        raise AudioError(source, "missing", "no such file")
+    try:
+        info = sf.info(str(source))
+    except Exception as exc:
+        raise AudioError(source, "unreadable", str(exc).strip() or type(exc).__name__) from None
+    if info.samplerate == SAMPLE_RATE_HZ and info.channels == 1 and info.format == "WAV":
+        y = read_audio(source, sample_rate_hz=SAMPLE_RATE_HZ)  # validates (silent, too short, ...)
+        return source.resolve(), y.size / SAMPLE_RATE_HZ, False
+    try:
+        rel = source.resolve().relative_to(root.resolve())
+    except ValueError:
+        rel = Path(source.name)
+    target = (out / CONVERTED_DIR / rel).with_suffix(".wav")
+    if target.is_file():  # finished by an earlier run: written only after validation, atomically
+        try:
+            done = sf.info(str(target))
+            if done.samplerate == SAMPLE_RATE_HZ and done.frames > 0:
+                return target.resolve(), done.frames / SAMPLE_RATE_HZ, False
+        except Exception:
+            pass  # a damaged earlier output: convert again
+    y = read_audio(source, sample_rate_hz=SAMPLE_RATE_HZ, resample=True)
+    write_wav(target, y, SAMPLE_RATE_HZ)
+    return target.resolve(), y.size / SAMPLE_RATE_HZ, True
+
+
+def _assign_splits(df: pd.DataFrame, split: str, fractions, seed: int, spec: CorpusSpec) -> pd.DataFrame:
+    if split == "official":
+        missing = df["_official"].isna()
+        if missing.any():
+            raise PrepareError(f"{spec.name}: {int(missing.sum())} utterance(s) have no official partition, "
+                               f"e.g. {df.loc[missing, 'path'].iloc[0]}")
+        df["split"] = df["_official"]
+    else:
+        sizes = df.groupby("_group").size().to_dict()
+        assign = speaker_split(sizes, fractions=fractions, seed=seed)
+        df["split"] = df["_group"].map(assign)
+    df = df.drop(columns=["_group", "_official"])
+    first = ["path", "label", "speaker", "split", "duration_s", "sex", "corpus"]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
+def _counts(df: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+    splits = list(SPLITS) + sorted(set(df["split"]) - set(SPLITS))
+    table = pd.crosstab(df["label"], df["split"]).reindex(index=list(classes), columns=splits, fill_value=0)
+    table = table.fillna(0).astype(int)
+    table.index.name, table.columns.name = "class", None
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    return table
