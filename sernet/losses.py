@@ -1,0 +1,161 @@
+"""Losses for imbalanced emotion classes: focal loss (paper §3.5), cross-entropy, class weights.
+
+The paper's focal loss (Lin et al., 2017) for the true class's probability ``p_t``::
+
+    FL(p_t) = -α_t · (1 - p_t)^γ · log(p_t)          γ = 2, α = 0.25, label smoothing 0.1
+
+Keras's ``CategoricalFocalCrossentropy`` computes exactly the multi-class form we need (tested against
+:func:`focal_loss_reference`): with label-smoothed targets ``y`` it sums over classes,
+``-Σ_c α_c · y_c · (1 - p_c)^γ · log(p_c)``, which is the formula above when ``y`` is one-hot.
+
+What α = 0.25 means with 8 classes: in the binary detector of Lin et al., α weights positives against
+negatives (0.25 for the rare foreground, 0.75 for the background). With a softmax over 8 classes there is
+no "negative" class: a scalar α multiplies every class alike, so it only rescales the loss by 0.25 (which
+Adam's update normalisation all but cancels). Class balance comes from a per-class vector
+``α_c`` instead — ``make_loss`` uses ``focal_alpha · class_weights(counts)`` when
+``train.class_weighting = "balanced"``. Explained in chapters/04_focal_loss.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sernet.config import TrainConfig
+from sernet.errors import ConfigError
+from sernet.labels import NUM_CLASSES
+
+LOSSES = ("focal", "ce")
+WEIGHTINGS = ("none", "balanced")
+
+
+def class_weights(counts, mode: str = "balanced") -> np.ndarray:
+    """Per-class weights from class counts.
+
+    Parameters
+    ----------
+    counts : array-like [shape=(n_classes,)]
+        Training examples per class (all positive).
+    mode : {"balanced", "none"}
+        ``"balanced"``: scikit-learn's inverse frequency ``n / (n_classes · count_c)``, which has a
+        count-weighted mean of 1 (the average example keeps weight 1); ``"none"``: all ones.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_classes,), dtype=float64]
+
+    Raises
+    ------
+    ConfigError
+        Unknown mode, or a class without examples (its weight would be infinite).
+
+    Examples
+    --------
+    >>> class_weights([30, 10]).tolist()
+    [0.6666666666666666, 2.0]
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if mode not in WEIGHTINGS:
+        raise ConfigError(f"train.class_weighting: unknown mode {mode!r}; expected one of {WEIGHTINGS}")
+    if counts.ndim != 1 or counts.size == 0:
+        raise ConfigError(f"class counts must be a non-empty 1-D array, got shape {counts.shape}")
+    if mode == "none":
+        return np.ones_like(counts)
+    if np.any(counts <= 0):
+        empty = np.flatnonzero(counts <= 0).tolist()
+        raise ConfigError(f"class counts {counts.tolist()}: classes {empty} have no examples; "
+                          "balanced weights would be infinite")
+    return counts.sum() / (counts.size * counts)
+
+
+def make_loss(tcfg: TrainConfig, class_counts=None):
+    """The training loss of ``tcfg`` (labels one-hot, predictions logits).
+
+    ``tcfg.loss == "focal"``: ``keras.losses.CategoricalFocalCrossentropy(alpha, gamma, from_logits=True,
+    label_smoothing)`` with ``alpha = focal_alpha`` (scalar) or, with ``class_weighting="balanced"``,
+    ``focal_alpha · class_weights(class_counts)`` (one α per class).
+
+    ``tcfg.loss == "ce"``: ``keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing)``; with
+    ``class_weighting="balanced"`` the class-weighted cross-entropy, computed as the focal loss with
+    ``γ = 0`` and ``α = class_weights(class_counts)`` (identical by definition).
+
+    Parameters
+    ----------
+    tcfg : TrainConfig
+    class_counts : array-like [shape=(8,)], optional
+        Training examples per class; required when ``tcfg.class_weighting == "balanced"``.
+
+    Returns
+    -------
+    keras.losses.Loss
+
+    Raises
+    ------
+    ConfigError
+        Unknown loss or weighting; balanced weighting without counts.
+    """
+    from sernet.backend import keras as _keras
+
+    keras = _keras()
+    if tcfg.loss not in LOSSES:
+        raise ConfigError(f"train.loss: unknown loss {tcfg.loss!r}; expected one of {LOSSES}")
+    if tcfg.class_weighting not in WEIGHTINGS:
+        raise ConfigError(f"train.class_weighting: unknown {tcfg.class_weighting!r}; expected {WEIGHTINGS}")
+    weights = None
+    if tcfg.class_weighting == "balanced":
+        if class_counts is None:
+            raise ConfigError("train.class_weighting='balanced' needs class_counts (training examples per class)")
+        weights = class_weights(class_counts, "balanced")
+        if weights.size != NUM_CLASSES:
+            raise ConfigError(f"class_counts has {weights.size} entries, expected {NUM_CLASSES}")
+    if tcfg.loss == "focal":
+        alpha = tcfg.focal_alpha if weights is None else (tcfg.focal_alpha * weights).tolist()
+        return keras.losses.CategoricalFocalCrossentropy(
+            alpha=alpha, gamma=tcfg.focal_gamma, from_logits=True, label_smoothing=tcfg.label_smoothing,
+            name="focal_loss",
+        )
+    if weights is None:
+        return keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=tcfg.label_smoothing,
+                                                    name="cross_entropy")
+    return keras.losses.CategoricalFocalCrossentropy(
+        alpha=weights.tolist(), gamma=0.0, from_logits=True, label_smoothing=tcfg.label_smoothing,
+        name="weighted_cross_entropy",
+    )
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax over the last axis (NumPy)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def focal_loss_reference(y_true, logits, *, gamma: float = 2.0, alpha=0.25, label_smoothing: float = 0.0,
+                         eps: float = 1e-7) -> np.ndarray:
+    """Focal loss from scratch in NumPy (float64), the reference the Keras loss is tested against.
+
+    ``y = (1 - ε_ls) · y_true + ε_ls / K``; ``p = softmax(logits)`` clipped to ``[eps, 1 - eps]`` (as Keras
+    does); ``loss = -Σ_c α_c · y_c · (1 - p_c)^γ · log p_c``. With one-hot ``y_true`` and no smoothing
+    this is ``-α_t (1 - p_t)^γ log p_t``; ``γ = 0`` and ``α = 1`` give cross-entropy.
+
+    Parameters
+    ----------
+    y_true : np.ndarray [shape=(n, K)]
+        One-hot (or soft) targets.
+    logits : np.ndarray [shape=(n, K)]
+    gamma : float
+    alpha : float or array-like [shape=(K,)]
+    label_smoothing : float
+    eps : float
+        Probability clip (Keras's ``backend.epsilon()``).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)]
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    k = y.shape[-1]
+    y = y * (1.0 - label_smoothing) + label_smoothing / k
+    p = np.clip(softmax(logits), eps, 1.0 - eps)
+    a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (k,))
+    return -np.sum(a * y * (1.0 - p) ** gamma * np.log(p), axis=-1)
