@@ -1,0 +1,260 @@
+"""Export a trained SER-Net for serving: TensorFlow SavedModel and LiteRT (TFLite) float32 / float16 / int8.
+
+Every export fixes the time axis to ``T = cfg.features.max_length`` frames (the batch axis stays free), the
+shape :class:`sernet.infer.Predictor` always feeds (longer audio is windowed, shorter is padded and masked),
+so the converters never see a dynamic time dimension. An export folder is itself loadable by
+``Predictor.load`` / ``sernet predict``::
+
+    out/
+      saved_model/              model.export(..., format="tf_saved_model"); endpoint "serve"(features, mask)
+      model_fp32.tflite         TFLiteConverter.from_saved_model, no optimisation
+      model_fp16.tflite         float16 weights (Optimize.DEFAULT + supported_types=[float16])
+      model_int8.tflite         dynamic-range int8 weights (Optimize.DEFAULT, no representative data)
+      config.json, norm_stats.npz   copied from the run (the feature recipe and z-score statistics)
+      export_report.json        size and parity of every format (see :func:`check_parity`)
+
+Parity: each export runs the same batch of real, normalised feature windows as the Keras model; we report the
+largest absolute logit difference (``max_abs_dlogit``), compare it with the format's tolerance
+(``cfg.deploy.parity_atol_*``) and give the agreement rate of the predicted labels.
+
+ONNX is not offered: converting a TensorFlow-backend Keras 3 model needs ``tf2onnx``, which is not part of
+this stack (see chapters/08_deployment.py). Explained in chapters/08_deployment.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sernet.backend import keras, silenced_stderr
+from sernet.config import Config
+from sernet.errors import SernetError
+
+FORMATS: tuple[str, ...] = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8")
+"""Export formats, in the order they are produced."""
+
+FILENAMES = {
+    "saved_model": "saved_model",
+    "tflite_fp32": "model_fp32.tflite",
+    "tflite_fp16": "model_fp16.tflite",
+    "tflite_int8": "model_int8.tflite",
+}
+REPORT_FILE = "export_report.json"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """One exported format: where it is, how big, and how close to the Keras model.
+
+    Attributes
+    ----------
+    format : str
+        One of :data:`FORMATS`.
+    path : str
+        The file (or SavedModel folder).
+    size_mb : float
+        Size on disk in MB (10^6 bytes; a SavedModel counts all its files).
+    max_abs_dlogit : float
+        Largest |logit(export) - logit(Keras)| over the parity batch.
+    label_agreement : float
+        Fraction of parity windows whose argmax label matches the Keras model's.
+    tolerance : float
+        The allowed ``max_abs_dlogit`` for this format (``cfg.deploy.parity_atol_*``).
+    n_parity : int
+        Number of windows compared.
+    """
+
+    format: str
+    path: str
+    size_mb: float
+    max_abs_dlogit: float
+    label_agreement: float
+    tolerance: float
+    n_parity: int
+
+    @property
+    def passed(self) -> bool:
+        """Whether the logit difference is within the tolerance."""
+        return self.max_abs_dlogit <= self.tolerance
+
+
+def tolerance(cfg: Config, fmt: str) -> float:
+    """The parity tolerance (max |Δlogit|) of an export format."""
+    if fmt in ("saved_model", "tflite_fp32"):
+        return cfg.deploy.parity_atol_fp32
+    if fmt == "tflite_fp16":
+        return cfg.deploy.parity_atol_fp16
+    if fmt == "tflite_int8":
+        return cfg.deploy.parity_atol_int8
+    raise SernetError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
+
+
+def size_mb(path: str | Path) -> float:
+    """Size of a file, or of every file under a folder, in MB (10^6 bytes)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    return path.stat().st_size / 1e6
+
+
+def _tf():
+    keras()  # quiet TensorFlow import
+    if keras().backend.backend() != "tensorflow":
+        raise SernetError("exporting needs the TensorFlow backend (KERAS_BACKEND=tensorflow); "
+                          "a .keras file saved under JAX loads under TensorFlow")
+    import tensorflow as tf
+
+    return tf
+
+
+def export_saved_model(model, path: str | Path, max_length: int) -> Path:
+    """Write ``model`` as a TensorFlow SavedModel with endpoint ``serve(features, mask)``.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Inputs ``{"features": [B, T, D], "mask": [B, T]}``, output logits ``[B, C]``.
+    path : str or Path
+        Output folder (replaced if it exists).
+    max_length : int
+        The fixed time axis ``T`` of the exported signature.
+    """
+    tf = _tf()
+    from sernet.infer import _mask_dtype
+
+    path = Path(path)
+    if path.exists():
+        shutil.rmtree(path)
+    n_features = int(model.input["features"].shape[-1])
+    mask_dtype = tf.as_dtype(_mask_dtype(model))
+    signature = [{
+        "features": tf.TensorSpec([None, max_length, n_features], tf.float32, name="features"),
+        "mask": tf.TensorSpec([None, max_length], mask_dtype, name="mask"),
+    }]
+    with silenced_stderr():
+        model.export(str(path), format="tf_saved_model", input_signature=signature, verbose=False)
+    return path
+
+
+def convert_tflite(saved_model: str | Path, path: str | Path, quantization: str = "fp32") -> Path:
+    """Convert a SavedModel to LiteRT with ``tf.lite.TFLiteConverter``.
+
+    Parameters
+    ----------
+    saved_model : str or Path
+        A folder written by :func:`export_saved_model`.
+    path : str or Path
+        The ``.tflite`` file to write.
+    quantization : {"fp32", "fp16", "int8"}
+        ``fp16``: float16 weights (computed in float32 on CPU); ``int8``: dynamic-range quantisation
+        (int8 weights, activations quantised on the fly; no calibration data needed).
+    """
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model), signature_keys=["serve"])
+    if quantization == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization != "fp32":
+        raise SernetError(f"unknown LiteRT quantization {quantization!r}; expected fp32, fp16 or int8")
+    with silenced_stderr():
+        blob = converter.convert()
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(blob)
+    tmp.replace(path)
+    return path
+
+
+def runner_for(fmt: str, path: str | Path):
+    """An inference runner (``logits(features, mask)``) for an exported file or folder."""
+    from sernet.infer import LiteRTRunner, SavedModelRunner
+
+    return SavedModelRunner(path) if fmt == "saved_model" else LiteRTRunner(path)
+
+
+def check_parity(reference: np.ndarray, runner, features: np.ndarray, mask: np.ndarray,
+                 batch_size: int) -> tuple[float, float]:
+    """Max |Δlogit| and label agreement of ``runner`` against ``reference`` logits on the same windows."""
+    out = np.concatenate([runner.logits(features[i : i + batch_size], mask[i : i + batch_size])
+                          for i in range(0, len(features), batch_size)])
+    max_abs = float(np.max(np.abs(out - reference)))
+    agreement = float(np.mean(np.argmax(out, axis=1) == np.argmax(reference, axis=1)))
+    return max_abs, agreement
+
+
+def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.ndarray,
+                 formats: tuple[str, ...] = FORMATS) -> list[ExportResult]:
+    """Export a Keras-backed :class:`~sernet.infer.Predictor` in every format and check parity.
+
+    Parameters
+    ----------
+    predictor : sernet.infer.Predictor
+        Loaded from a run directory (it must hold the Keras model).
+    out_dir : str or Path
+        Output folder (see the module docstring for its layout).
+    features, mask : np.ndarray [shape=(N, max_length, D)], [shape=(N, max_length)]
+        Normalised parity windows (real features; see :func:`parity_windows`).
+    formats : tuple of str
+        Subset of :data:`FORMATS`; a LiteRT format needs the SavedModel, which is always written.
+
+    Returns
+    -------
+    list[ExportResult]
+        One per format, also written to ``out_dir/export_report.json``.
+    """
+    from sernet.infer import write_metadata
+
+    if predictor.model is None:
+        raise SernetError("export needs a Keras model: load a run directory or a .keras file")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise SernetError(f"unknown export format(s) {unknown}; expected some of {FORMATS}")
+    cfg = predictor.cfg
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_metadata(out, cfg, predictor.norm_mean, predictor.norm_std)
+    batch = max(cfg.deploy.bench_batch_sizes)
+    reference = predictor.logits(features, mask, batch)
+    saved = export_saved_model(predictor.model, out / FILENAMES["saved_model"], predictor.max_length)
+    results = []
+    for fmt in formats:
+        path = saved if fmt == "saved_model" else convert_tflite(saved, out / FILENAMES[fmt], fmt.split("_")[1])
+        max_abs, agreement = check_parity(reference, runner_for(fmt, path), features, mask, batch)
+        results.append(ExportResult(fmt, str(path), round(size_mb(path), 3), max_abs, agreement,
+                                    tolerance(cfg, fmt), len(features)))
+    (out / REPORT_FILE).write_text(json.dumps([asdict(r) for r in results], indent=2))
+    return results
+
+
+def parity_windows(predictor, raw_features: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``n`` normalised, masked windows (one per utterance) from raw feature arrays, for parity checks."""
+    from sernet.infer import frame_windows
+
+    xs, ms = [], []
+    for raw in raw_features[:n]:
+        x, m = frame_windows(predictor.normalise(np.asarray(raw, np.float32)), np.zeros(1, np.int64),
+                             predictor.max_length)
+        xs.append(x)
+        ms.append(m)
+    if not xs:
+        raise SernetError("no feature arrays for the parity check")
+    return np.concatenate(xs), np.concatenate(ms)
+
+
+def size_table(results: list[ExportResult], n_params: int):
+    """Our export sizes beside the paper's Table 6.2 (a DataFrame: model, format, parameters, size MB)."""
+    import pandas as pd
+
+    from sernet import paper
+
+    rows = [{"model": name, "format": "paper (fp32: 4 B/param)", "parameters": int(p), "size_mb": mb}
+            for name, (p, mb) in paper.TABLE_6_2.items()]
+    rows += [{"model": "ours", "format": r.format, "parameters": int(n_params), "size_mb": round(r.size_mb, 3)}
+             for r in results]
+    return pd.DataFrame(rows)
