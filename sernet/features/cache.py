@@ -1,0 +1,463 @@
+"""The corpus feature cache: extract a whole manifest once, load it memory-mapped for training.
+
+Layout of a finished cache directory (``sernet.workspace.features_dir(cfg, manifest)``)::
+
+    complete.json     the "done" marker, written last: version, counts, manifest hash, feature fingerprint
+    frames.npy        float16 [total_frames, 268], every utterance's frames back to back (np.load mmap)
+    index.csv         one row per extracted utterance: manifest columns + manifest_row, offset, n_frames
+    descriptors.csv   utterance descriptors (sernet.features.prosody) per extracted utterance
+    failures.csv      path, problem, detail, kept: every file skipped (kept=False) or repaired (kept=True)
+    norm.npz          mean, std (float32 [268]) fitted on the train split only
+    plan.json         manifest hash and chunk size of the run (lets interrupted / sharded runs agree)
+
+While running, work is split into chunks of consecutive manifest rows (``CHUNK_SIZE``); each chunk is
+written to ``chunks/chunk-NNNNNN.npy`` + ``.json`` through temporary names and atomic renames, the
+``.json`` last, so a chunk exists only when it is complete. An interrupted run (Ctrl-C, a killed job)
+leaves only complete chunks and temporary files; re-running skips the complete chunks, redoes the rest,
+and produces a cache byte-identical to an uninterrupted run. When every chunk is done, the chunks are
+gathered into ``frames.npy`` (pre-allocated, memory-mapped), the normalisation is fitted, and
+``complete.json`` is written; only then does :meth:`FeatureStore.open` accept the directory.
+
+``--shard i/N`` (``shard=(i, N)``, 0 ≤ i < N) processes chunks ``c`` with ``c % N == i``: N jobs of a batch
+system can share one output directory; whichever finishes the last chunk gathers the cache (or run
+once more without ``--shard``).
+
+Bad audio never stops a corpus run; each file gets one row in ``failures.csv``:
+
+==================  =========================================================================
+problem             action
+==================  =========================================================================
+missing             skipped (file not found)
+unreadable          skipped (corrupt or not audio: libsndfile's message in ``detail``)
+empty               skipped (0 samples)
+too_short           skipped (shorter than one 25 ms window)
+silent              skipped (peak below -80 dBFS)
+non_finite          skipped (NaN/Inf samples)
+stereo              repaired: channels averaged to mono (kept)
+wrong_sample_rate   repaired: resampled to ``sample_rate_hz`` with soxr (kept)
+clipped             kept as is, reported when ≥ 0.1 % of samples are at full scale
+extraction_error    skipped (anything else that went wrong inside the extractor)
+==================  =========================================================================
+
+Explained in chapters/02_features.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sernet import progress
+from sernet.config import Config, FeatureConfig
+from sernet.errors import AudioError, SernetError
+from sernet.features.layout import FEATURE_NAMES, N_STORED
+from sernet.features.normalize import RunningMoments, normalize
+from sernet.labels import EMOTIONS
+
+FEATURES_VERSION: int = 1
+"""Bump when the extracted numbers change for the same config (invalidates every cache)."""
+
+CHUNK_SIZE = 32  # utterances per unit of work (and per resumable step)
+CLIP_WARN_FRACTION = 0.001
+DESCRIPTOR_NAMES: tuple[str, ...] = (
+    "f0_mean_hz", "f0_mean_st", "f0_std_st", "f0_range_st", "f0_slope_st_per_s", "energy_mean_db",
+    "energy_std_db", "energy_range_db", "speaking_rate_syl_per_s", "n_syllables", "jitter_local",
+    "shimmer_local", "hnr_db", "voiced_fraction", "pause_fraction",
+)
+FAILURE_COLUMNS: tuple[str, ...] = ("path", "problem", "detail", "kept")
+COMPLETE = "complete.json"
+
+
+# ----------------------------------------------------------------------------------------------- audio
+def load_for_features(path: str | Path, fcfg: FeatureConfig) -> tuple[np.ndarray, list[dict]]:
+    """Read ``path`` for feature extraction, repairing what can be repaired.
+
+    Returns the mono float32 signal and a list of notes (``problem``, ``detail``, ``kept=True``) for the
+    repairs made (stereo → mono, resampling) and for clipping. Raises :class:`~sernet.errors.AudioError`
+    for what cannot be used (see the module docstring's table).
+    """
+    import soundfile as sf
+
+    from sernet.data.audio import clipped_fraction, read_audio
+
+    notes: list[dict] = []
+    try:
+        info = sf.info(str(path))
+    except Exception:  # read_audio below raises the precise error (missing / unreadable)
+        info = None
+    y = read_audio(path, sample_rate_hz=fcfg.sample_rate_hz, resample=True, check=True)
+    if info is not None and info.channels > 1:
+        notes.append({"problem": "stereo", "detail": f"{info.channels} channels averaged to mono"})
+    if info is not None and info.samplerate != fcfg.sample_rate_hz:
+        notes.append({"problem": "wrong_sample_rate",
+                      "detail": f"resampled {info.samplerate} Hz -> {fcfg.sample_rate_hz} Hz"})
+    clipped = clipped_fraction(y)
+    if clipped >= CLIP_WARN_FRACTION:
+        notes.append({"problem": "clipped", "detail": f"{100 * clipped:.2f}% of samples at full scale; kept"})
+    for n in notes:
+        n.update(path=str(path), kept=True)
+    return y, notes
+
+
+# ----------------------------------------------------------------------------------------------- chunks
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write_bytes(path, text.encode())
+
+
+def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    with open(tmp, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, path)
+
+
+def _chunk_paths(chunk_dir: Path, cid: int) -> tuple[Path, Path]:
+    return chunk_dir / f"chunk-{cid:06d}.npy", chunk_dir / f"chunk-{cid:06d}.json"
+
+
+def _extract_chunk(cid: int, rows: list[tuple[int, str]], fcfg: FeatureConfig, chunk_dir: str) -> dict:
+    """Extract one chunk and write it atomically (worker entry point; never raises for bad audio)."""
+    from sernet.features.extract import extract_utterance
+
+    _single_threaded()
+    blocks, meta_rows, failures = [], [], []
+    for row, path in rows:
+        try:
+            y, notes = load_for_features(path, fcfg)
+            frames, desc = extract_utterance(y, fcfg, source=path)
+        except AudioError as exc:
+            failures.append({"path": path, "problem": exc.problem, "detail": exc.detail, "kept": False})
+            continue
+        except Exception as exc:  # one bad file must never kill a corpus run
+            failures.append({"path": path, "problem": "extraction_error",
+                             "detail": f"{type(exc).__name__}: {exc}", "kept": False})
+            continue
+        failures.extend(notes)
+        blocks.append(frames.astype(fcfg.cache_dtype))
+        meta_rows.append({"row": row, "n_frames": len(frames),
+                          "descriptors": [float(desc[k]) for k in DESCRIPTOR_NAMES]})
+    data = np.concatenate(blocks) if blocks else np.zeros((0, N_STORED), dtype=fcfg.cache_dtype)
+    npy, meta = _chunk_paths(Path(chunk_dir), cid)
+    _atomic_save_npy(npy, data)
+    _atomic_write_text(meta, json.dumps({"chunk": cid, "rows": meta_rows, "failures": failures}))
+    return {"chunk": cid, "n_ok": len(meta_rows), "n_failed": sum(not f["kept"] for f in failures),
+            "n_items": len(rows)}
+
+
+def _single_threaded() -> None:
+    """One BLAS/OpenMP thread per worker process: the parallelism is over processes."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:  # an optimisation only
+        pass
+
+
+# ----------------------------------------------------------------------------------------------- corpus
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/N"`` → ``(i, N)`` with 0 ≤ i < N."""
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise SernetError(f"--shard {text!r}: expected i/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise SernetError(f"--shard {text!r}: need 0 <= i < N")
+    return i, n
+
+
+def extract_corpus(
+    manifest: str | Path,
+    out_dir: str | Path,
+    cfg: Config,
+    *,
+    shard: tuple[int, int] | None = None,
+    workers: int | None = None,
+    chunk_size: int | None = None,
+) -> dict:
+    """Extract the features of every utterance of ``manifest`` into the cache ``out_dir``.
+
+    Idempotent and resumable: finished chunks are skipped, a finished cache returns at once.
+
+    Parameters
+    ----------
+    manifest : path
+        A manifest CSV (or a folder holding ``manifest.csv``), see :mod:`sernet.data.manifest`.
+    out_dir : path
+        The cache directory (created).
+    cfg : Config
+        ``cfg.features`` decides the features.
+    shard : (i, N), optional
+        Only chunks ``c`` with ``c % N == i``.
+    workers : int, optional
+        Worker processes (default ``os.cpu_count()``); 1 runs in this process.
+    chunk_size : int, optional
+        Utterances per chunk for a *new* cache (default :data:`CHUNK_SIZE`); a started cache keeps its own.
+
+    Returns
+    -------
+    dict
+        ``n_ok``, ``n_failed``, ``n_repaired`` (when complete), ``n_chunks``, ``n_chunks_done``,
+        ``complete``, ``seconds``, ``out_dir``.
+    """
+    from sernet.data.manifest import manifest_path, read_manifest
+
+    t0 = time.perf_counter()
+    manifest = manifest_path(manifest)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    digest = _file_sha256(manifest)
+    fingerprint = cfg.fingerprint("features")
+    done = _read_complete(out)
+    if done and done.get("manifest_sha256") == digest and done.get("version") == FEATURES_VERSION \
+            and done.get("features_fingerprint") == fingerprint:
+        return {**_summary(done), "seconds": time.perf_counter() - t0, "out_dir": str(out)}
+
+    df = read_manifest(manifest)
+    plan = _plan(out, digest, fingerprint, chunk_size or CHUNK_SIZE, len(df))
+    cs = plan["chunk_size"]
+    chunks = [list(zip(range(s, min(s + cs, len(df))), df["path"].iloc[s:s + cs], strict=True))
+              for s in range(0, len(df), cs)]
+    chunk_dir = out / "chunks"
+    chunk_dir.mkdir(exist_ok=True)
+    mine = [c for c in range(len(chunks)) if shard is None or c % shard[1] == shard[0]]
+    todo = [c for c in mine if not _chunk_paths(chunk_dir, c)[1].exists()]
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+    with progress.bar(total=sum(len(chunks[c]) for c in todo), desc="features", unit="utt") as pbar:
+        if n_workers == 1:
+            for c in todo:
+                pbar.update(_extract_chunk(c, chunks[c], cfg.features, str(chunk_dir))["n_items"])
+        else:
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+                futures = [pool.submit(_extract_chunk, c, chunks[c], cfg.features, str(chunk_dir)) for c in todo]
+                try:
+                    for fut in as_completed(futures):
+                        pbar.update(fut.result()["n_items"])
+                except BaseException:
+                    for fut in futures:
+                        fut.cancel()
+                    raise
+    n_done = sum(_chunk_paths(chunk_dir, c)[1].exists() for c in range(len(chunks)))
+    if n_done < len(chunks):
+        return {"n_ok": None, "n_failed": None, "n_chunks": len(chunks), "n_chunks_done": n_done,
+                "complete": False, "seconds": time.perf_counter() - t0, "out_dir": str(out)}
+    try:
+        info = _gather(out, df, len(chunks), cfg, manifest, digest, fingerprint)
+    except FileNotFoundError:  # another shard gathered the cache (and removed the chunks) first
+        info = _read_complete(out)
+        if info is None:
+            raise
+    return {**_summary(info), "seconds": time.perf_counter() - t0, "out_dir": str(out)}
+
+
+def _summary(done: dict) -> dict:
+    return {"n_ok": done["n_ok"], "n_failed": done["n_failed"], "n_repaired": done["n_repaired"],
+            "n_chunks": done["n_chunks"], "n_chunks_done": done["n_chunks"], "complete": True}
+
+
+def _read_complete(out: Path) -> dict | None:
+    path = out / COMPLETE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _plan(out: Path, digest: str, fingerprint: str, chunk_size: int, n_rows: int) -> dict:
+    """Read (or start) the run plan; a plan for another manifest or recipe restarts the cache."""
+    path = out / "plan.json"
+    want = {"manifest_sha256": digest, "features_fingerprint": fingerprint, "version": FEATURES_VERSION,
+            "n_rows": n_rows}
+    if path.is_file():
+        try:
+            plan = json.loads(path.read_text())
+        except ValueError:
+            plan = {}
+        if all(plan.get(k) == v for k, v in want.items()):
+            return plan
+        for name in ("chunks",):
+            shutil.rmtree(out / name, ignore_errors=True)
+        for name in (COMPLETE, "frames.npy", "index.csv", "descriptors.csv", "failures.csv", "norm.npz"):
+            (out / name).unlink(missing_ok=True)
+    plan = {**want, "chunk_size": int(chunk_size)}
+    _atomic_write_text(path, json.dumps(plan, indent=1))
+    return plan
+
+
+def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: Path, digest: str,
+            fingerprint: str) -> dict:
+    """Concatenate the chunks into ``frames.npy``, fit the normalisation, write the index and the marker."""
+    chunk_dir = out / "chunks"
+    metas = [json.loads(_chunk_paths(chunk_dir, c)[1].read_text()) for c in range(n_chunks)]
+    rows = [r for m in metas for r in m["rows"]]
+    failures = [f for m in metas for f in m["failures"]]
+    lengths = np.array([r["n_frames"] for r in rows], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(rows) else np.zeros(0, np.int64)
+    total = int(lengths.sum())
+    tmp = out / f"frames.npy.{os.getpid()}.partial"
+    mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.dtype(cfg.features.cache_dtype),
+                                   shape=(total, N_STORED))
+    pos = 0
+    for c in range(n_chunks):
+        block = np.load(_chunk_paths(chunk_dir, c)[0], mmap_mode="r")
+        mm[pos:pos + len(block)] = block
+        pos += len(block)
+    mm.flush()
+    assert pos == total
+
+    index = df.iloc[[r["row"] for r in rows]].reset_index(drop=True)
+    index.insert(0, "manifest_row", [r["row"] for r in rows])
+    index["offset"] = offsets
+    index["n_frames"] = lengths
+    train = np.flatnonzero(index["split"].to_numpy() == "train")
+    if len(train) == 0:  # e.g. a test-only corpus: fall back to every utterance, and say so
+        train = np.arange(len(index))
+    moments = RunningMoments(N_STORED)
+    for i in train:
+        moments.update(mm[offsets[i]:offsets[i] + lengths[i]])
+    mean, std = moments.result() if len(train) else (np.zeros(N_STORED, np.float32), np.ones(N_STORED, np.float32))
+    del mm
+
+    desc = pd.DataFrame([r["descriptors"] for r in rows], columns=list(DESCRIPTOR_NAMES))
+    fail = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
+    _atomic_write_text(out / "index.csv", index.to_csv(index=False, lineterminator="\n"))
+    _atomic_write_text(out / "descriptors.csv", desc.to_csv(index=False, lineterminator="\n"))
+    _atomic_write_text(out / "failures.csv", fail.to_csv(index=False, lineterminator="\n"))
+    tmp_norm = out / f"norm.{os.getpid()}.partial.npz"
+    np.savez(tmp_norm, mean=mean, std=std, fitted_on=np.array("train" if (index["split"] == "train").any()
+                                                              else "all"))
+    os.replace(tmp_norm, out / "norm.npz")
+    os.replace(tmp, out / "frames.npy")
+    info = {
+        "version": FEATURES_VERSION, "manifest": str(Path(manifest).resolve()),
+        "manifest_sha256": digest, "features_fingerprint": fingerprint, "features": cfg.to_dict()["features"],
+        "n_ok": len(rows), "n_failed": int(sum(not f["kept"] for f in failures)),
+        "n_repaired": int(sum(bool(f["kept"]) for f in failures)), "n_chunks": n_chunks, "n_frames": total,
+        "n_columns": N_STORED, "dtype": cfg.features.cache_dtype,
+    }
+    _atomic_write_text(out / COMPLETE, json.dumps(info, indent=1))
+    shutil.rmtree(chunk_dir, ignore_errors=True)
+    return info
+
+
+# ----------------------------------------------------------------------------------------------- reading
+@dataclass
+class FeatureStore:
+    """A finished feature cache, memory-mapped. Build with :meth:`open`.
+
+    Attributes
+    ----------
+    n : int
+        Number of extracted utterances (failed files are not counted; see ``failures``).
+    index : pandas.DataFrame
+        Manifest columns + ``manifest_row`` (row in the manifest), ``offset``, ``n_frames``.
+    labels : np.ndarray [int32]
+        Class indices per :data:`sernet.labels.EMOTIONS`.
+    splits, speakers : np.ndarray [str]
+    lengths : np.ndarray [int64]
+        Frames per utterance.
+    norm_mean, norm_std : np.ndarray [float32, shape=(268,)]
+        z-score statistics fitted on the train split.
+    failures : pandas.DataFrame
+        ``path``, ``problem``, ``detail``, ``kept``.
+    utterance_descriptors : pandas.DataFrame
+        One row per utterance (aligned with ``index``): :data:`DESCRIPTOR_NAMES`.
+    """
+
+    path: Path
+    index: pd.DataFrame
+    data: np.ndarray
+    norm_mean: np.ndarray
+    norm_std: np.ndarray
+    failures: pd.DataFrame
+    utterance_descriptors: pd.DataFrame
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: str | Path) -> FeatureStore:
+        """Open a finished cache directory; raises ``SernetError`` for an unfinished or foreign one."""
+        path = Path(path)
+        info = _read_complete(path)
+        if info is None:
+            raise SernetError(f"{path}: not a finished feature cache (no {COMPLETE}); run `sernet features`")
+        if info.get("version") != FEATURES_VERSION:
+            raise SernetError(f"{path}: feature cache version {info.get('version')}, this sernet reads "
+                              f"{FEATURES_VERSION}; delete it and re-run `sernet features`")
+        index = pd.read_csv(path / "index.csv", dtype={"speaker": str, "label": str, "split": str, "path": str})
+        data = np.load(path / "frames.npy", mmap_mode="r")
+        if data.shape[1] != N_STORED:
+            raise SernetError(f"{path / 'frames.npy'}: {data.shape[1]} columns, expected {N_STORED}")
+        norm = np.load(path / "norm.npz")
+        fail = pd.read_csv(path / "failures.csv", dtype={"path": str, "problem": str, "detail": str})
+        fail["detail"] = fail["detail"].fillna("")
+        desc = pd.read_csv(path / "descriptors.csv")
+        return cls(path=path, index=index, data=data, norm_mean=norm["mean"].astype(np.float32),
+                   norm_std=norm["std"].astype(np.float32), failures=fail, utterance_descriptors=desc, info=info)
+
+    @property
+    def n(self) -> int:
+        return len(self.index)
+
+    @property
+    def labels(self) -> np.ndarray:
+        lookup = {e: i for i, e in enumerate(EMOTIONS)}
+        return np.array([lookup[v] for v in self.index["label"]], dtype=np.int32)
+
+    @property
+    def splits(self) -> np.ndarray:
+        return self.index["split"].to_numpy(dtype=str)
+
+    @property
+    def speakers(self) -> np.ndarray:
+        return self.index["speaker"].to_numpy(dtype=str)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.index["n_frames"].to_numpy(dtype=np.int64)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return FEATURE_NAMES
+
+    def frames(self, i: int) -> np.ndarray:
+        """Utterance ``i``'s frames: a memory-mapped float16 view [T_i, 268] (copy before writing)."""
+        o, t = int(self.index["offset"].iat[i]), int(self.index["n_frames"].iat[i])
+        return self.data[o:o + t]
+
+    def split_indices(self, split: str) -> np.ndarray:
+        """Indices (into this store) of the utterances of ``split`` ("train", "val", "test")."""
+        return np.flatnonzero(self.splits == split)
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        """z-score ``x`` [..., 268] with the train-split statistics (float32)."""
+        return normalize(x, self.norm_mean, self.norm_std)
+
+    def __repr__(self) -> str:
+        return (f"FeatureStore({self.path}, n={self.n}, frames={len(self.data)}, "
+                f"failures={int((~self.failures['kept'].astype(bool)).sum())})")
