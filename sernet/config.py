@@ -70,6 +70,9 @@ class SynthConfig:
     snr_db_range: tuple[float, float] = (5.0, 30.0)
     atypical_speaker_fraction: float = 0.2  # speakers with shrunken/exaggerated expressiveness
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # by speaker (speaker-independent)
+    # Within-class spread of every emotion cue, as a multiple of the generator's defaults (difficulty knob:
+    # larger = more class overlap; chapters/01_dataset_stats measures the resulting ceiling).
+    cue_spread: float = 1.0
 
 
 @dataclass(frozen=True)
