@@ -1,0 +1,140 @@
+"""The input pipeline: feature-cache batches as a ``keras.utils.PyDataset``.
+
+Each batch reads its utterances' frames from the memory-mapped feature cache (float16), normalises them with
+the training-split statistics, pads or crops them to ``features.max_length`` frames with a mask (random crop
+for training, centre crop for evaluation), applies SpecAugment masks to training batches, and returns
+``({"features": [B, T, 268], "mask": [B, T]}, one_hot_labels[, sample_weights])``.
+
+Why a ``PyDataset``: it is Keras 3's backend-neutral data protocol. ``model.fit`` on TensorFlow wraps it in a
+``tf.data`` pipeline with prefetching; on JAX and PyTorch Keras iterates it directly (PyTorch through a
+``DataLoader``). With ``workers > 1`` Keras prefetches batches in a thread (or process) pool on every backend,
+so reading and cropping overlap with the accelerator's work.
+
+Shuffling is a permutation drawn from ``(seed, epoch)`` and crops/masks from ``(seed, epoch, batch)``: a run
+resumed at epoch ``k`` (``FeatureBatches(..., epoch=k)``) sees exactly the batches an uninterrupted run saw.
+The epoch advances in ``on_epoch_end``, which Keras calls after its prefetching workers have stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sernet.backend import keras
+from sernet.labels import NUM_CLASSES
+from sernet.train.augment import MaskSpec, spec_augment
+
+_PyDataset = keras().utils.PyDataset
+
+
+class FeatureBatches(_PyDataset):
+    """Batches of one split of a ``FeatureStore``.
+
+    Parameters
+    ----------
+    store : sernet.features.cache.FeatureStore
+        The feature cache (``frames(i)``, ``labels``, ``normalize``).
+    indices : sequence of int
+        Utterance indices (rows of ``store.index``) in this dataset.
+    batch_size : int
+    max_length : int
+        Frames per example after padding/cropping.
+    crop : {"random", "center", "start"}
+        Crop mode of utterances longer than ``max_length`` (see ``sernet.features.pad_or_crop``).
+    shuffle : bool
+        Shuffle the order each epoch (training).
+    seed : int
+        Seed of the order, crops and masks.
+    augment : MaskSpec, optional
+        SpecAugment masks for every batch (training only); None: no masks.
+    sample_weights : array [shape=(classes,)], optional
+        Per-class weights; when given, batches carry per-example weights (class weighting).
+    epoch : int
+        The epoch to start at (resuming).
+    workers, use_multiprocessing, max_queue_size
+        Keras prefetching (``keras.utils.PyDataset``); threads by default.
+    """
+
+    def __init__(self, store, indices: Sequence[int], *, batch_size: int, max_length: int, crop: str,
+                 shuffle: bool, seed: int, augment: MaskSpec | None = None,
+                 sample_weights: np.ndarray | None = None, epoch: int = 0, workers: int = 1,
+                 use_multiprocessing: bool = False, max_queue_size: int = 8) -> None:
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
+                         max_queue_size=max_queue_size)
+        self.store = store
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.batch_size = int(batch_size)
+        self.max_length = int(max_length)
+        self.crop = crop
+        self.shuffle = shuffle
+        self.seed = int(seed)
+        self.augment = augment
+        self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, "float32")
+        self.labels = np.asarray(store.labels, dtype=np.int64)
+        self.set_epoch(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Move to ``epoch``: its order (a permutation drawn from seed and epoch) and its crops."""
+        self.epoch = int(epoch)
+        if self.shuffle:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            self.order = self.indices[rng.permutation(self.indices.size)]
+        else:
+            self.order = self.indices
+
+    @property
+    def num_batches(self) -> int:
+        return int(np.ceil(self.indices.size / self.batch_size))
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def batch_indices(self, b: int) -> np.ndarray:
+        """Utterance indices of batch ``b`` of the current epoch."""
+        return self.order[b * self.batch_size:(b + 1) * self.batch_size]
+
+    def inputs(self, b: int) -> dict[str, np.ndarray]:
+        """The model inputs of batch ``b`` (normalised, padded/cropped, masked, augmented)."""
+        from sernet.features import pad_or_crop
+
+        rows = self.batch_indices(b)
+        rng = np.random.default_rng([self.seed, self.epoch, b])
+        xs, ms = [], []
+        for i in rows:
+            frames = self.store.normalize(np.asarray(self.store.frames(int(i)), dtype=np.float32))
+            x, m = pad_or_crop(frames, self.max_length, self.crop, rng)
+            xs.append(x)
+            ms.append(m)
+        features = np.stack(xs).astype(np.float32)
+        mask = np.stack(ms).astype(np.float32)
+        if self.augment is not None:
+            seed = int(np.random.SeedSequence([self.seed, self.epoch, b]).generate_state(1)[0])
+            features = keras().ops.convert_to_numpy(spec_augment(features, mask, spec=self.augment, seed=seed))
+        return {"features": features, "mask": mask}
+
+    def __getitem__(self, b: int):
+        if b >= self.num_batches:
+            raise IndexError(f"batch {b} of {self.num_batches}")
+        rows = self.batch_indices(b)
+        y = np.eye(NUM_CLASSES, dtype=np.float32)[self.labels[rows]]
+        inputs = self.inputs(b)
+        if self.sample_weights is not None:
+            return inputs, y, self.sample_weights[self.labels[rows]]
+        return inputs, y
+
+    def on_epoch_end(self) -> None:
+        self.set_epoch(self.epoch + 1)
+
+
+def split_batches(store, split: str, cfg, *, training: bool, epoch: int = 0,
+                  sample_weights: np.ndarray | None = None, workers: int = 1) -> FeatureBatches:
+    """The dataset of ``split`` under ``cfg``: training form (shuffled, random crop, SpecAugment when
+    ``cfg.train.augment``) or evaluation form (fixed order, centre crop, no masks)."""
+    fcfg, tcfg = cfg.features, cfg.train
+    return FeatureBatches(
+        store, store.split_indices(split), batch_size=tcfg.batch_size, max_length=fcfg.max_length,
+        crop=fcfg.train_crop if training else fcfg.eval_crop, shuffle=training, seed=tcfg.seed,
+        augment=MaskSpec.from_config(tcfg) if (training and tcfg.augment) else None,
+        sample_weights=sample_weights if training else None, epoch=epoch, workers=workers,
+    )
