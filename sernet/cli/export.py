@@ -1,8 +1,75 @@
-"""``sernet export``: PLACEHOLDER until its issue lands (the owner replaces this whole file)."""
+"""``sernet export RUN --out DIR``: SavedModel + LiteRT (fp32, fp16, int8) exports with parity checks.
+
+Example::
+
+    sernet export ~/.cache/sernet/runs/base --out export/
+    sernet predict --model export/model_int8.tflite a.wav
+
+Parity is measured on real feature windows of the run's corpus (the first ``deploy.parity_samples`` test
+utterances of the feature cache). The exit code is 1 when an export exceeds its tolerance.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+
+from sernet.errors import SernetError
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="(not built yet)")
-    p.set_defaults(func=lambda args: print("sernet export: not built yet") or 1)
+    from sernet.export import FORMATS
+
+    p = sub.add_parser("export", help="export a trained run (SavedModel, LiteRT fp32/fp16/int8)",
+                       description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", metavar="RUN", nargs="?",
+                   help="run directory or .keras file (default: the base run of this profile)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--formats", default=",".join(FORMATS),
+                   help=f"comma-separated subset of {','.join(FORMATS)} (default: all)")
+    p.add_argument("--json", action="store_true", help="print the export report as one JSON object")
+    p.set_defaults(func=run)
+
+
+def parity_features(predictor):
+    """Normalised parity windows from the feature cache of the run's config (test split first)."""
+    import numpy as np
+
+    from sernet import workspace
+    from sernet.export import parity_windows
+
+    store = workspace.feature_store(predictor.cfg)
+    rows = np.concatenate([store.split_indices("test"), store.split_indices("val")])
+    n = predictor.cfg.deploy.parity_samples
+    return parity_windows(predictor, [store.frames(int(i)) for i in rows[:n]], n)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from sernet.cli import load_config
+    from sernet.cli.predict import default_model_path
+    from sernet.export import export_model, size_table
+    from sernet.infer import Predictor
+
+    cfg = load_config(args)
+    predictor = Predictor.load(args.run or default_model_path(cfg))
+    if predictor.model is None:
+        raise SernetError(f"{args.run}: export needs a run directory or .keras file, not an export")
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    x, mask = parity_features(predictor)
+    results = export_model(predictor, args.out, x, mask, formats)
+    if args.json:
+        print(json.dumps({"out": args.out, "parameters": int(predictor.model.count_params()),
+                          "exports": [asdict(r) | {"passed": r.passed} for r in results]}, indent=2))
+    else:
+        import pandas as pd
+
+        table = pd.DataFrame([{"format": r.format, "size_mb": round(r.size_mb, 3),
+                               "max_abs_dlogit": f"{r.max_abs_dlogit:.2e}", "tolerance": r.tolerance,
+                               "label_agreement": round(r.label_agreement, 3), "passed": r.passed,
+                               "path": r.path} for r in results])
+        print(table.to_string(index=False))
+        print()
+        print(size_table(results, predictor.model.count_params()).to_string(index=False))
+    return 0 if all(r.passed for r in results) else 1
