@@ -245,7 +245,7 @@ class PrepareSummary:
     found: int
     kept: int
     dropped: list[Dropped]
-    counts: pd.DataFrame  # class x split utterance counts (kept only)
+    counts: pd.DataFrame  # class x split counts (kept), "total", and "documented" (the full public release)
     documented_total: int = 0
     converted: int = 0  # files written to OUT/wav16k (this run)
     referenced: int = 0  # 16 kHz mono files referenced in place
@@ -260,8 +260,7 @@ class PrepareSummary:
         lines = [
             f"corpus {self.corpus}: {self.root}",
             f"  split rule: {self.split}   labels: {self.labels} ({len(self.classes)} classes)",
-            f"  found    {self.found:>8d}" + (
-                f"   (the public release documents {self.documented_total})" if self.documented_total else ""),
+            f"  found    {self.found:>8d}   (label rows or audio files)",
             f"  kept     {self.kept:>8d}   ({self.referenced} referenced in place, "
             f"{self.converted} converted to 16 kHz this run)",
             f"  dropped  {len(self.dropped):>8d}",
@@ -270,6 +269,8 @@ class PrepareSummary:
             lines.append(f"    {reason:<20s} {n:>6d}")
         lines.append("")
         lines.append(self.counts.to_string())
+        if "documented" in self.counts.columns:
+            lines.append("(documented: the class's count in the full public release, for comparison)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

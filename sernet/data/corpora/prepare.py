@@ -173,7 +173,7 @@ def prepare_corpus(
 
     summary = PrepareSummary(
         corpus=spec.name, root=str(root), out=str(out), split=split, labels=labels, classes=classes,
-        found=found, kept=len(df), dropped=dropped, counts=_counts(df, classes),
+        found=found, kept=len(df), dropped=dropped, counts=_counts(df, classes, spec, labels),
         documented_total=spec.documented_total(), converted=converted, referenced=referenced,
         manifests=manifests,
     )
@@ -225,11 +225,19 @@ def _assign_splits(df: pd.DataFrame, split: str, fractions, seed: int, spec: Cor
     return df[first + [c for c in df.columns if c not in first]]
 
 
-def _counts(df: pd.DataFrame, classes: Sequence[str]) -> pd.DataFrame:
+def _counts(df: pd.DataFrame, classes: Sequence[str], spec: CorpusSpec, labels: str) -> pd.DataFrame:
+    """Class x split counts of the kept utterances, a total, and the release's documented count."""
     splits = list(SPLITS) + sorted(set(df["split"]) - set(SPLITS))
     table = pd.crosstab(df["label"], df["split"]).reindex(index=list(classes), columns=splits, fill_value=0)
     table = table.fillna(0).astype(int)
     table.index.name, table.columns.name = "class", None
     table["total"] = table.sum(axis=1)
+    if spec.documented_counts:
+        documented = dict.fromkeys(classes, 0)
+        for native, n in spec.documented_counts.items():
+            mapped = spec.map_label(native, labels)
+            if mapped is not None:
+                documented[mapped] += n
+        table["documented"] = [documented[c] for c in table.index]
     table.loc["total"] = table.sum(axis=0)
     return table
