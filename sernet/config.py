@@ -91,8 +91,10 @@ class FeatureConfig:
     n_mels: int = 128
     fmin_hz: float = 0.0
     fmax_hz: float = 8000.0
-    # Praat practice: floor/ceiling wide enough for male and female voices in emotional (raised) speech.
-    pitch_floor_hz: float = 75.0
+    # Praat practice: one floor/ceiling wide enough for male and female voices in emotional speech. Praat's
+    # default floor is 75 Hz, but low male voices in sad/contempt speech fall to ~65 Hz (the synthetic corpus
+    # does too): 60 Hz keeps them voiced (window 3/60 = 50 ms). 600 Hz (Praat's default) covers raised F0.
+    pitch_floor_hz: float = 60.0
     pitch_ceiling_hz: float = 600.0
     max_length: int = 300  # frames: 3.0 s at a 10 ms hop (Appendix A)
     # Training crops a random max_length window of longer utterances; evaluation takes the centre.
