@@ -170,6 +170,13 @@ def test_rerun_skips_finished_conversions_and_is_identical(tmp_path):
     assert (tmp_path / "out" / "manifest.csv").read_text() == manifest
 
 
+def test_workers_give_the_same_manifest(tmp_path):
+    fx = build_tess(tmp_path / "release")
+    prepare("tess", fx.root, tmp_path / "one", workers=1)
+    prepare("tess", fx.root, tmp_path / "two", workers=2)
+    assert (tmp_path / "one" / "manifest.csv").read_text() == (tmp_path / "two" / "manifest.csv").read_text()
+
+
 def test_native_labels_keep_the_corpus_classes(tmp_path):
     fx = build_ravdess(tmp_path / "release", actors=range(1, 4))
     summary = prepare("ravdess", fx.root, tmp_path / "out", labels="native")
@@ -215,6 +222,14 @@ def test_msp_podcast_paper_vs_releases_note():
     assert shares["total"].sum() == 90103
     assert (shares["share"] * 100).round(1).tolist() == [12.0, 15.0, 10.0, 35.0, 8.0, 5.0, 8.0, 7.0]
     assert "90,103" in msp.PAPER_VS_RELEASES and "O (other)" in msp.PAPER_VS_RELEASES
+
+
+def test_msp_podcast_compare_with_paper(prepared):
+    _, summary, _ = prepared("msp_podcast")
+    table = msp.compare_with_paper(summary.counts)
+    assert list(table.index) == list(EMOTIONS)
+    assert table["ours_total"].sum() == summary.kept and table["paper_total"].sum() == 90103
+    assert table["ours_share"].sum() == pytest.approx(1.0)
 
 
 # ----------------------------------------------------------------------------- IEMOCAP

@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="speaker shuffle seed of the paper split (default 0)")
     p.add_argument("--fold", type=int, default=None,
                    help="IEMOCAP --split official: held-out session 1-5 (default 5)")
+    p.add_argument("--workers", type=int, default=1, help="processes checking/converting audio (default 1)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=run)
 
@@ -38,7 +39,7 @@ def run(args) -> int:
     from sernet.data import corpora
 
     spec = corpora.get(args.corpus)
-    options = {"split": args.split, "labels": args.labels}
+    options = {"split": args.split, "labels": args.labels, "workers": args.workers}
     if args.seed is not None:
         options["seed"] = args.seed
     if args.fold is not None:

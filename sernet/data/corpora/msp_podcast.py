@@ -110,6 +110,29 @@ def paper_class_shares() -> pd.DataFrame:
     return df
 
 
+def compare_with_paper(counts: pd.DataFrame) -> pd.DataFrame:
+    """Put a prepared release's per-class counts beside the paper's Table 2.2.
+
+    Parameters
+    ----------
+    counts : pd.DataFrame
+        ``PrepareSummary.counts`` of an MSP-Podcast preparation (class x split, with ``total``).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per class: ``paper_total``, ``ours_total`` and both shares of their corpus.
+    """
+    paper = paper_class_shares()
+    ours = counts.drop(index="total", errors="ignore").reindex(list(EMOTIONS), fill_value=0)["total"]
+    return pd.DataFrame({
+        "paper_total": paper["total"],
+        "paper_share": paper["share"],
+        "ours_total": ours.astype(int),
+        "ours_share": ours / max(int(ours.sum()), 1),
+    })
+
+
 def find_label_file(root: Path) -> Path:
     """``Labels/labels_consensus.csv`` (or the older ``labels_concensus.csv``, or either at the root)."""
     for folder in (root / "Labels", root):

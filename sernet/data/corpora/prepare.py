@@ -80,6 +80,7 @@ def prepare_corpus(
     labels: str = "paper8",
     fractions: Sequence[float] = PAPER_SPLIT_FRACTIONS,
     seed: int = SPLIT_SEED,
+    workers: int = 1,
     **scan_options,
 ) -> PrepareSummary:
     """Turn a local copy of a corpus into a validated 16 kHz manifest under ``out``.
@@ -100,6 +101,8 @@ def prepare_corpus(
         ``native``: keep the corpus's own classes.
     fractions, seed
         Split fractions and shuffle seed of the ``paper`` split.
+    workers : int
+        Processes that check and convert audio (1: in this process). Results do not depend on it.
     **scan_options
         Passed to the corpus's scanner (e.g. ``fold=`` for IEMOCAP).
 
@@ -143,12 +146,13 @@ def prepare_corpus(
 
     out.mkdir(parents=True, exist_ok=True)
     rows, converted, referenced = [], 0, 0
-    for c, label in progress.bar(kept, total=len(kept), desc=f"prepare {spec.name}", unit="file"):
-        try:
-            path, duration_s, was_converted = _audio_16k(c.source, root, out)
-        except AudioError as exc:
-            dropped.append(Dropped(str(c.source), exc.problem, exc.detail))
+    results = _map_audio([(c.source, root, out) for c, _ in kept], workers)
+    bar = progress.bar(zip(kept, results, strict=True), total=len(kept), desc=f"prepare {spec.name}", unit="file")
+    for (c, label), result in bar:
+        if isinstance(result, AudioError):
+            dropped.append(Dropped(str(c.source), result.problem, result.detail))
             continue
+        path, duration_s, was_converted = result
         converted += was_converted
         referenced += path == c.source.resolve()
         rows.append({"path": str(path), "label": label, "speaker": c.speaker or "unknown",
@@ -179,6 +183,24 @@ def prepare_corpus(
     )
     summary.write(out)
     return summary
+
+
+def _checked(args: tuple[Path, Path, Path]) -> tuple[Path, float, bool] | AudioError:
+    try:
+        return _audio_16k(*args)
+    except AudioError as exc:  # returned, not raised, so one bad file never stops a worker pool
+        return exc
+
+
+def _map_audio(jobs: list[tuple[Path, Path, Path]], workers: int):
+    """Lazily yield :func:`_checked` of every job, in order, in ``workers`` processes."""
+    if workers <= 1 or len(jobs) < 2:
+        yield from map(_checked, jobs)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_checked, jobs, chunksize=16)
 
 
 def _audio_16k(source: Path, root: Path, out: Path) -> tuple[Path, float, bool]:
