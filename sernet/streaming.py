@@ -140,6 +140,7 @@ class StreamingRecognizer:
         self._mel_start = 0  # global frame index of self._mel[0]
         self._next_frame = 0  # first global frame not computed yet
         self._next_emit = self.step
+        self.last_features: np.ndarray | None = None  # raw features [T, 268] of the latest emitted window
 
     # -- bookkeeping ---------------------------------------------------------------------------------------
     def buffered_samples(self) -> tuple[int, int]:
@@ -248,6 +249,7 @@ class StreamingRecognizer:
         else:
             raw = self.window_features(a, t)
             raw = raw if p.has_speech(raw) else None
+        self.last_features = raw
         if raw is None:
             label, probs = NO_SPEECH, None
         else:
