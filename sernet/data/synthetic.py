@@ -413,6 +413,20 @@ def _rosenberg_derivative(tau: np.ndarray, period: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class UtteranceDetails:
+    """Everything :func:`synthesize_details` knows about one utterance, beyond the manifest row."""
+
+    y: np.ndarray  # float32 waveform
+    params: dict  # the manifest row (without ``path``)
+    frame_times_s: np.ndarray  # voiced frame times used for the F0 ground truth
+    frame_f0_hz: np.ndarray  # the F0 contour at those frames
+    vowel_spans_s: np.ndarray  # [n_syllables, 2] start/end of each vowel (voiced part)
+    syllable_starts_s: np.ndarray  # start of each syllable (its unvoiced onset)
+    pulse_times_s: np.ndarray  # glottal pulse onsets
+    clean: np.ndarray  # the speech before background noise and floor (float64, same scale as y)
+
+
 def synthesize_utterance(index: int, cfg: Config) -> tuple[np.ndarray, dict]:
     """Synthesize utterance ``index`` of the corpus described by ``cfg``.
 
@@ -439,6 +453,15 @@ def synthesize_utterance(index: int, cfg: Config) -> tuple[np.ndarray, dict]:
     >>> y, p = synthesize_utterance(0, cfg)
     >>> y.dtype, round(len(y) / cfg.features.sample_rate_hz, 3) == round(p["duration_s"], 3)
     (dtype('float32'), True)
+    """
+    d = synthesize_details(index, cfg)
+    return d.y, d.params
+
+
+def synthesize_details(index: int, cfg: Config) -> UtteranceDetails:
+    """:func:`synthesize_utterance` plus frame-level truth (F0 contour, vowel spans, pulses, clean speech).
+
+    For plots and tests; the waveform and parameters are identical to :func:`synthesize_utterance`'s.
     """
     _check_config(cfg)
     s = cfg.synth
@@ -675,7 +698,16 @@ def synthesize_utterance(index: int, cfg: Config) -> tuple[np.ndarray, dict]:
         "n_syllables": n_syl,
         "index": index,
     }
-    return y.astype(np.float32), params
+    return UtteranceDetails(
+        y=y.astype(np.float32),
+        params=params,
+        frame_times_s=frames,
+        frame_f0_hz=f0_hz_frames,
+        vowel_spans_s=np.stack([v_start, v_end], axis=1),
+        syllable_starts_s=starts,
+        pulse_times_s=pt,
+        clean=speech_sig,
+    )
 
 
 def _vowel_envelope(t: np.ndarray, start: float, end: float) -> np.ndarray:
