@@ -203,9 +203,10 @@ def build_savee(root: Path) -> Fixture:
 
 
 # --------------------------------------------------------------------------- IEMOCAP (16 kHz)
-IEMOCAP_CODES = ("neu", "ang", "sad", "hap", "exc", "fru", "xxx")
 IEMOCAP_CLASSES = {"neu": "neutral", "ang": "angry", "sad": "sad", "hap": "happy", "exc": "happy",
-                   "fru": "frustrated", "xxx": "no_agreement"}
+                   "fru": "frustrated", "sur": "surprised", "fea": "fearful", "dis": "disgusted",
+                   "oth": "other", "xxx": "no_agreement"}
+IEMOCAP_CODES = tuple(IEMOCAP_CLASSES)
 
 
 def build_iemocap(root: Path) -> Fixture:
