@@ -206,6 +206,8 @@ def test_msp_podcast_official_partitions(tmp_path, old_layout):
     assert list(unknown["speaker"]) == ["unknown"]  # kept under the official partitions
     assert summary.dropped_by_reason()["not_in_classes"] == 2 * 14  # O and X of every speaker
     assert {"emoact", "emoval", "emodom"} <= set(df.columns)
+    prepare("msp_podcast", fx.root, tmp_path / "out", split="paper")  # re-split: no stale Test2 manifest
+    assert not (tmp_path / "out" / "test2" / "manifest.csv").exists()
 
 
 def test_msp_podcast_label_file_problems(tmp_path):

@@ -175,6 +175,11 @@ def prepare_corpus(
         manifests[extra] = str(write_manifest(sub, out / extra / "manifest.csv"))
         (out / extra / CLASSES_NAME).write_text("\n".join(classes) + "\n")
 
+    for stale in out.glob("*/manifest.csv"):  # an extra test set of an earlier run with other options
+        if stale.parent.name not in manifests:
+            stale.unlink()
+            (stale.parent / CLASSES_NAME).unlink(missing_ok=True)
+
     summary = PrepareSummary(
         corpus=spec.name, root=str(root), out=str(out), split=split, labels=labels, classes=classes,
         found=found, kept=len(df), dropped=dropped, counts=_counts(df, classes, spec, labels),
