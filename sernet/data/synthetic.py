@@ -791,6 +791,7 @@ def _run_chunk(job: tuple[str, Config, int, int]) -> int:
             write_wav(wav, y, fs)
         rows.append({"path": wav_relpath(i), **params})
     tmp = part.with_name(part.name + ".partial")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(json.dumps(rows))
     tmp.replace(part)
     return stop - start
