@@ -8,7 +8,7 @@ reason, nothing is silently lost (found = kept + dropped), the manifest validate
 from __future__ import annotations
 
 import json
-import subprocess
+import runpy
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,6 +18,7 @@ import pytest
 import soundfile as sf
 from fixtures_corpora import BUILDERS, build_iemocap, build_msp_podcast, build_ravdess, build_tess
 
+from sernet import progress
 from sernet.cli import main as cli_main
 from sernet.data import read_manifest
 from sernet.data.corpora import (
@@ -282,7 +283,13 @@ def test_documented_counts_and_label_maps():
 
 
 # ----------------------------------------------------------------------------- CLI and scripts
-def test_cli_prints_the_summary_table(tmp_path, capsys):
+@pytest.fixture
+def restore_progress():
+    yield
+    progress.set_enabled(None)  # `-q` switches bars off for the whole process
+
+
+def test_cli_prints_the_summary_table(tmp_path, capsys, restore_progress):
     fx = build_ravdess(tmp_path / "release", actors=range(1, 4))
     assert cli_main(["-q", "prepare", "ravdess", str(fx.root), "--out", str(tmp_path / "out")]) == 0
     text = capsys.readouterr().out
@@ -294,12 +301,12 @@ def test_cli_prints_the_summary_table(tmp_path, capsys):
     assert "--fold applies to IEMOCAP only" in capsys.readouterr().err
 
 
-def test_data_script_runs(tmp_path):
+def test_data_script_runs(tmp_path, monkeypatch, capsys):
     fx = build_tess(tmp_path / "release")
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "data_scripts" / "prepare_tess.py"), str(fx.root), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "corpus tess" in proc.stdout
+    script = REPO / "data_scripts" / "prepare_tess.py"
+    monkeypatch.setattr(sys, "argv", [str(script), str(fx.root), "--out", str(tmp_path / "o")])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(script), run_name="__main__")
+    assert exit_.value.code == 0
+    assert "corpus tess" in capsys.readouterr().out
     assert len(read_manifest(tmp_path / "o")) == 2 * 7 * 6
