@@ -176,6 +176,31 @@ class TrainConfig:
     feature_mask_max_dims: int = 15
     mixed_precision: str = "auto"  # "auto": float16 mixed precision when a GPU is present
     ablation_seeds: tuple[int, ...] = (0, 1, 2)
+    # Multi-device training (sernet.distribute): "none" | "auto" | "mirrored" (TensorFlow MirroredStrategy)
+    # | "data_parallel" (keras.distribution.DataParallel, JAX). batch_size stays the global batch.
+    distribution: str = "none"
+    devices: int = 0  # at most this many devices (0: all visible)
+
+
+@dataclass(frozen=True)
+class CrossCorpusConfig:
+    """Cross-corpus evaluation (``sernet.cross_corpus``): train on corpus A, test on corpus B over the
+    classes they share (the paper's "future work" 1)."""
+
+    # Prepared corpus folders to cross, as "name=path" (e.g. "ravdess=/data/prepared/ravdess"); empty: two
+    # synthetic corpora, "synth_a" = the synth section as is and "synth_b" = the changes below.
+    corpora: tuple[str, ...] = ()
+    # synth_b: another speaker pool (seed), more and louder background noise, and a band-limited
+    # (telephone) recording channel applied to its audio.
+    b_seed: int = 1
+    b_noise_fraction: float = 0.8
+    b_snr_db_range: tuple[float, float] = (0.0, 15.0)
+    b_band_hz: tuple[float, float] = (300.0, 3400.0)  # band-pass channel; (0, 0): none
+    channel_order: int = 4  # Butterworth order of the band-pass channel
+    # Feature normalisation of the test corpus: "source" (the training corpus's statistics, as a deployed
+    # model would) or "target" (each corpus's own train-split statistics, a simple domain adaptation).
+    normalization: str = "source"
+    split: str = "test"  # the split of corpus B that is evaluated (the diagonal: A's own test split)
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
+    cross: CrossCorpusConfig = field(default_factory=CrossCorpusConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""
@@ -306,8 +332,13 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
                 return False
             raise ValueError(value)
         if isinstance(current, tuple):
-            kind = type(current[0]) if current else float
-            return tuple(kind(v) for v in value.split(",") if v.strip())
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            if not current:  # an empty tuple has no element type: numbers when they all read as such
+                try:
+                    return tuple(float(v) for v in items)
+                except ValueError:
+                    return tuple(items)
+            return tuple(type(current[0])(v) for v in items)
         return type(current)(value)
     except ValueError:
         raise ConfigError(f"config field {key!r}: cannot read {value!r} as {type(current).__name__}") from None
@@ -316,7 +347,7 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
 def describe(cfg: Config) -> str:
     """A readable, sectioned listing of every field (used by ``sernet config`` and the chapters)."""
     lines = [f"profile: {cfg.profile}", f"data_root: {cfg.data_root or '(synthetic corpus)'}"]
-    for section in ("synth", "features", "model", "train", "deploy"):
+    for section in ("synth", "features", "model", "train", "deploy", "cross"):
         lines.append(f"[{section}]")
         for f in dataclasses.fields(getattr(cfg, section)):
             lines.append(f"  {f.name} = {getattr(getattr(cfg, section), f.name)!r}")
