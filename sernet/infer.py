@@ -174,10 +174,11 @@ class KerasRunner:
         A SER-Net (or baseline) model with inputs ``{"features", "mask"}`` and logits output.
     max_length : int
         The fixed window length the compiled function is traced for (any batch size).
-    method : {"compiled", "predict_on_batch", "call"}
+    method : {"compiled", "xla", "predict_on_batch", "call"}
         ``"compiled"`` (default): ``tf.function`` (TensorFlow) / ``jax.jit`` (JAX) around
         ``model(..., training=False)`` - the fastest path measured in ``sernet bench latency``;
-        ``"predict_on_batch"`` and ``"call"`` (eager) are kept for the benchmark's comparison.
+        ``"xla"``: the same with ``jit_compile=True`` (TensorFlow); ``"predict_on_batch"`` and ``"call"``
+        (eager) are kept for the benchmark's comparison.
     """
 
     def __init__(self, model, max_length: int, method: str = "compiled") -> None:
@@ -186,9 +187,9 @@ class KerasRunner:
         self.method = method
         self.n_features = int(model.input["features"].shape[-1]) if isinstance(model.input, dict) else None
         self.mask_dtype = _mask_dtype(model)
-        self._fn = self._compile() if method == "compiled" else None
+        self._fn = self._compile(xla=method == "xla") if method in ("compiled", "xla") else None
 
-    def _compile(self):
+    def _compile(self, xla: bool = False):
         backend = keras().backend.backend()
         model = self.model
         if backend == "tensorflow":
@@ -199,7 +200,7 @@ class KerasRunner:
                 tf.TensorSpec([None, self.max_length], self.mask_dtype, name="mask"),
             ]
 
-            @tf.function(input_signature=spec, reduce_retracing=True)
+            @tf.function(input_signature=spec, reduce_retracing=True, jit_compile=xla or None)
             def forward(features, mask):
                 return model({"features": features, "mask": mask}, training=False)
 

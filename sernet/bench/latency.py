@@ -1,0 +1,402 @@
+"""``sernet bench latency``: model-only and end-to-end inference latency (paper Table 6.1), a benchmark.
+
+Measures, for windows of ``cfg.features.max_length`` frames (300 = 3 s), at each batch size of
+``cfg.deploy.bench_batch_sizes`` (1 and 32, the paper's):
+
+- **model-only** latency of every way to run the Keras model - eager ``model(x, training=False)``,
+  ``model.predict``, ``model.predict_on_batch``, a compiled forward pass (``tf.function`` / ``jax.jit``: what
+  :class:`sernet.infer.KerasRunner` uses), the same with XLA - and of the LiteRT exports (fp32, fp16,
+  dynamic-range int8), on the CPU and on a GPU when TensorFlow/JAX sees one;
+- **end-to-end** latency (audio -> features -> prediction through :class:`sernet.infer.Predictor`) and its
+  real-time factor (seconds of audio per second of compute), with the feature extraction split into its
+  spectral (librosa) and prosodic (Praat) parts, which names the bound;
+- the **compute bound**: the model's FLOPs (``sernet.model.cost``) over the machine's measured fp32 matmul
+  throughput gives the fastest a batch can possibly run; ``achieved_gflops`` says how close each path gets.
+
+p50 and p90 are over ``--repeats`` warm runs after ``--warmup`` untimed runs. ``--cores 1`` pins the process to
+one core (``os.sched_setaffinity``) and sets one TensorFlow / LiteRT thread: the "one core" figures.
+Timings are printed, never asserted. ``--json`` prints one JSON object. Explained in chapters/08_deployment.py.
+
+Example::
+
+    sernet bench latency                    # every path, table
+    sernet bench latency --cores 1 --json   # one core, machine-readable
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+MODEL_PATHS = ("call", "predict", "predict_on_batch", "compiled", "xla", "litert_fp32", "litert_fp16",
+               "litert_int8")
+# Targets of the issue for this 2-core CPU (ms at p50, 300-frame windows) and the end-to-end real-time factor.
+TARGETS_MS = {1: 2.0, 32: 35.0}
+TARGET_RTF = 50.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", metavar="PATH",
+                        help="run directory or .keras file (default: an untrained build_sernet(cfg); latency does "
+                             "not depend on the weights)")
+    parser.add_argument("--batch-sizes", metavar="N,N", help="default: deploy.bench_batch_sizes")
+    parser.add_argument("--repeats", type=int, help="timed runs per measurement (default: deploy.bench_repeats)")
+    parser.add_argument("--warmup", type=int, help="untimed runs first (default: deploy.bench_warmup)")
+    parser.add_argument("--paths", default=",".join(MODEL_PATHS),
+                        help=f"model-only paths to time, a subset of {','.join(MODEL_PATHS)}")
+    parser.add_argument("--cores", type=int, help="pin to this many cores and threads (e.g. 1)")
+    parser.add_argument("--no-end-to-end", action="store_true", help="skip the audio -> prediction timings")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
+    """p50 and p90 (ms) of wall-clock samples in seconds."""
+    ms = np.asarray(samples_s) * 1000.0
+    return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90))}
+
+
+def time_calls(fn: Callable[[], object], warmup: int, repeats: int) -> dict[str, float]:
+    """Run ``fn`` ``warmup`` times untimed, then ``repeats`` times timed; p50/p90 in ms."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return percentiles_ms(samples)
+
+
+def pin_cores(n: int | None) -> list[int] | None:
+    """Restrict this process to its first ``n`` allowed cores and ``n`` TensorFlow threads (before TF runs)."""
+    if not n:
+        return None
+    cores = sorted(os.sched_getaffinity(0))[:n]
+    os.sched_setaffinity(0, cores)
+    from sernet.backend import keras
+
+    if keras().backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+            tf.config.threading.set_inter_op_parallelism_threads(n)
+        except RuntimeError:  # TensorFlow already initialised its pools: affinity still applies
+            pass
+    return cores
+
+
+def machine() -> dict[str, object]:
+    """A description of the machine and stack the numbers were taken on."""
+    from sernet.backend import keras
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    k = keras()
+    info: dict[str, object] = {
+        "cpu": cpu,
+        "cores_visible": os.cpu_count(),
+        "cores_used": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "keras": k.__version__,
+        "backend": k.backend.backend(),
+        "gpus": gpu_names(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset: oneDNN on)"),
+    }
+    if info["backend"] == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+    return info
+
+
+def gpu_names() -> list[str]:
+    """GPUs the active Keras backend can use (empty on this CPU machine)."""
+    from sernet.backend import backend_name
+
+    if backend_name() == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+    if backend_name() == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform == "gpu"]
+    return []
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
+    """Measured fp32 matmul throughput (GFLOP/s, best of ``repeats``) of the backend: the compute roof.
+
+    A compiled ``n x n`` matmul (``tf.function`` on TensorFlow, ``jax.jit`` on JAX, NumPy otherwise), timed
+    after a warm-up; the best run is taken because the roof is what the hardware *can* do.
+    """
+    from sernet.backend import backend_name
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    if backend_name() == "tensorflow":
+        import tensorflow as tf
+
+        a, b = tf.constant(a), tf.constant(b)
+        mm = tf.function(lambda x, y: tf.reduce_sum(tf.matmul(x, y)))
+        fn = lambda: mm(a, b).numpy()  # noqa: E731
+    elif backend_name() == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        mm = jax.jit(lambda x, y: jnp.sum(x @ y))
+        fn = lambda: mm(a, b).block_until_ready()  # noqa: E731
+    else:
+        fn = lambda: a @ b  # noqa: E731
+    for _ in range(3):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+def _runner(path: str, model, cfg, export_dir: Path | None, threads: int | None):
+    from sernet.infer import KerasRunner, LiteRTRunner
+
+    if path.startswith("litert_"):
+        return LiteRTRunner(export_dir / f"model_{path.split('_')[1]}.tflite", num_threads=threads)
+    if path in ("compiled", "xla", "call", "predict_on_batch"):
+        return KerasRunner(model, cfg.features.max_length, path)
+    return None  # "predict": model.predict
+
+
+def model_only(model, cfg, paths: list[str], batch_sizes: list[int], warmup: int, repeats: int,
+               export_dir: Path | None, threads: int | None, flops: float) -> list[dict]:
+    """Model-only latency rows (path, device, batch, p50/p90, per-utterance ms, achieved GFLOP/s)."""
+    from sernet import progress
+    from sernet.infer import _mask_dtype
+
+    rng = np.random.default_rng(0)
+    length, d = cfg.features.max_length, int(model.input["features"].shape[-1])
+    devices = ["cpu"] + (["gpu"] if gpu_names() else [])
+    rows = []
+    jobs = [(p, dev, b) for p in paths for dev in devices for b in batch_sizes
+            if not (dev == "gpu" and p.startswith("litert_"))]
+    for path, device, batch in progress.bar(jobs, total=len(jobs), desc="model-only", unit="case"):
+        x = rng.standard_normal((batch, length, d), dtype=np.float32)
+        mask = np.ones((batch, length), dtype=_mask_dtype(model))
+        reps = repeats if path not in ("predict", "call") else max(3, repeats // 5)  # slow paths: fewer
+        with _device(device):
+            runner = _runner(path, model, cfg, export_dir, threads)
+            if runner is None:
+                fn = lambda x=x, m=mask, b=batch: model.predict({"features": x, "mask": m}, batch_size=b, verbose=0)  # noqa: E731
+            else:
+                fn = lambda r=runner, x=x, m=mask: r.logits(x, m)  # noqa: E731
+            stats = time_calls(fn, warmup, reps)
+        rows.append({"path": path, "device": device, "batch": batch, **stats,
+                     "per_utterance_ms": stats["p50_ms"] / batch, "repeats": reps,
+                     "achieved_gflops": flops * batch / (stats["p50_ms"] / 1000.0) / 1e9})
+    return rows
+
+
+class _device:
+    """``tf.device`` for TensorFlow; a no-op elsewhere (JAX places on its default device)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._ctx = None
+
+    def __enter__(self):
+        from sernet.backend import backend_name
+
+        if backend_name() == "tensorflow":
+            import tensorflow as tf
+
+            self._ctx = tf.device("/GPU:0" if self.name == "gpu" else "/CPU:0")
+            self._ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._ctx is not None:
+            self._ctx.__exit__(*exc)
+
+
+def benchmark_audio(cfg) -> np.ndarray:
+    """Exactly ``max_length`` frames of speech ((max_length - 1) * hop samples) from the synthetic voice."""
+    from sernet.data.synthetic import synthesize_utterance
+
+    n = (cfg.features.max_length - 1) * cfg.features.hop_length
+    pieces, i, total = [], 0, 0
+    while total < n:
+        y = synthesize_utterance(i, cfg)[0]
+        pieces.append(y)
+        total += len(y)
+        i += 1
+    return np.concatenate(pieces)[:n].astype(np.float32)
+
+
+def end_to_end(predictor, cfg, batch_sizes: list[int], warmup: int, repeats: int) -> tuple[list[dict], dict]:
+    """End-to-end rows (audio -> prediction) and the batch-1 breakdown (spectral / prosody / model, ms)."""
+    from sernet.features.prosody import prosodic_features
+    from sernet.features.spectral import spectral_features
+    from sernet.infer import frame_windows
+
+    y = benchmark_audio(cfg)
+    audio_s = len(y) / cfg.features.sample_rate_hz
+    reps = max(3, repeats // 5)
+    rows = []
+    for batch in batch_sizes:
+        items = [y] * batch
+        stats = time_calls(lambda items=items, b=batch: predictor.predict(items, batch_size=b), min(warmup, 2),
+                           reps if batch == 1 else max(2, reps // 4))
+        rows.append({"path": "end_to_end", "device": "cpu", "batch": batch, **stats,
+                     "per_utterance_ms": stats["p50_ms"] / batch,
+                     "real_time_factor": audio_s * batch / (stats["p50_ms"] / 1000.0), "audio_s": audio_s})
+    raw = predictor.features(y)
+    x, m = frame_windows(predictor.normalise(raw), np.zeros(1, np.int64), predictor.max_length)
+    parts = {
+        "spectral_ms": time_calls(lambda: spectral_features(y, cfg.features), 1, reps)["p50_ms"],
+        "prosody_ms": time_calls(lambda: prosodic_features(y, cfg.features), 1, reps)["p50_ms"],
+        "model_ms": time_calls(lambda: predictor.runner.logits(x, m), 1, reps)["p50_ms"],
+    }
+    parts["bound"] = max(("spectral_ms", "prosody_ms", "model_ms"), key=parts.get).removesuffix("_ms")
+    return rows, parts
+
+
+def run(args: argparse.Namespace) -> int:
+    from sernet import paper
+    from sernet.cli import load_config
+
+    cfg = load_config(args)
+    cores = pin_cores(args.cores)
+    from sernet.backend import keras
+    from sernet.infer import Predictor, load_keras_model, read_metadata
+
+    k = keras()
+    k.utils.set_random_seed(cfg.train.seed)
+    if args.model:
+        path = Path(args.model)
+        path = path / "model.keras" if path.is_dir() else path
+        cfg, mean, std = read_metadata(path.parent)
+        model = load_keras_model(path)
+    else:
+        from sernet.model import build_sernet
+
+        model = build_sernet(cfg)
+        mean, std = np.zeros(268, np.float32), np.ones(268, np.float32)
+    batch_sizes = ([int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes
+                   else list(cfg.deploy.bench_batch_sizes))
+    warmup = cfg.deploy.bench_warmup if args.warmup is None else args.warmup
+    repeats = cfg.deploy.bench_repeats if args.repeats is None else args.repeats
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = sorted(set(paths) - set(MODEL_PATHS))
+    if unknown:
+        from sernet.errors import SernetError
+
+        raise SernetError(f"--paths: unknown {unknown}; expected some of {MODEL_PATHS}")
+    from sernet.model.cost import flops_per_utterance
+
+    flops = float(flops_per_utterance(cfg, model=model).loc["total", "flops"])
+    predictor = Predictor.from_model(model, cfg, mean, std)
+    with tempfile.TemporaryDirectory() as tmp:
+        export_dir = None
+        if any(p.startswith("litert_") for p in paths):
+            from sernet.export import convert_tflite, export_saved_model
+
+            export_dir = Path(tmp)
+            saved = export_saved_model(model, export_dir / "saved_model", cfg.features.max_length)
+            for p in paths:
+                if p.startswith("litert_"):
+                    q = p.split("_")[1]
+                    convert_tflite(saved, export_dir / f"model_{q}.tflite", q)
+        rows = model_only(model, cfg, paths, batch_sizes, warmup, repeats, export_dir, args.cores, flops)
+    e2e, parts = ([], {}) if args.no_end_to_end else end_to_end(predictor, cfg, batch_sizes, warmup, repeats)
+    roof = matmul_gflops()
+    report = {
+        "machine": machine() | {"cores_pinned": cores, "matmul_gflops": roof},
+        "frames": cfg.features.max_length,
+        "parameters": int(model.count_params()),
+        "gflop_per_utterance": flops / 1e9,
+        "model_only": rows,
+        "end_to_end": e2e,
+        "end_to_end_breakdown_ms": parts,
+        "targets": targets(rows, e2e, flops, roof),
+        "paper_table_6_1": [{"platform": p, "batch": b, "latency_ms": ms}
+                            for (p, b), ms in paper.TABLE_6_1.items()],
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def targets(rows: list[dict], e2e: list[dict], flops: float, roof: float) -> list[dict]:
+    """Each target: the best measured value, met or not, and the compute floor that bounds it."""
+    out = []
+    for batch, target in TARGETS_MS.items():
+        cands = [r for r in rows if r["batch"] == batch and r["device"] == "cpu"]
+        if not cands:
+            continue
+        best = min(cands, key=lambda r: r["p50_ms"])
+        floor = flops * batch / roof / 1e6
+        out.append({"target": f"model-only batch {batch} p50 <= {target} ms", "best_path": best["path"],
+                    "measured_ms": best["p50_ms"], "met": best["p50_ms"] <= target,
+                    "compute_floor_ms": floor,
+                    "bound": "compute (FLOPs / measured matmul roof)" if floor > target else "overheads"})
+    one = [r for r in e2e if r["batch"] == 1]
+    if one:
+        out.append({"target": f"end-to-end >= {TARGET_RTF:g}x real time", "best_path": "end_to_end",
+                    "measured_x": one[0]["real_time_factor"], "met": one[0]["real_time_factor"] >= TARGET_RTF})
+    return out
+
+
+def format_report(report: dict) -> str:
+    """The human-readable tables."""
+    import pandas as pd
+
+    m = report["machine"]
+    lines = [f"machine: {m['cpu']}, {m['cores_used']}/{m['cores_visible']} cores used, "
+             f"GPUs: {m['gpus'] or 'none'}, keras {m['keras']} ({m['backend']}), load {m['load_average']}",
+             f"model: {report['parameters']:,} parameters, {report['gflop_per_utterance']:.3f} GFLOP per "
+             f"{report['frames']}-frame window; measured fp32 matmul roof {m['matmul_gflops']:.1f} GFLOP/s", ""]
+    cols = ["path", "device", "batch", "p50_ms", "p90_ms", "per_utterance_ms", "achieved_gflops"]
+    lines += ["model-only latency (ms):", pd.DataFrame(report["model_only"])[cols].round(3).to_string(index=False)]
+    if report["end_to_end"]:
+        e = pd.DataFrame(report["end_to_end"])[["path", "batch", "p50_ms", "p90_ms", "per_utterance_ms",
+                                                "real_time_factor"]]
+        lines += ["", f"end-to-end latency, {report['end_to_end'][0]['audio_s']:.2f} s of audio per utterance:",
+                  e.round(2).to_string(index=False),
+                  "batch-1 breakdown (ms): " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k}: {v}"
+                                                       for k, v in report["end_to_end_breakdown_ms"].items())]
+    lines += ["", "paper Table 6.1 (ms):", pd.DataFrame(report["paper_table_6_1"]).to_string(index=False)]
+    lines += ["", "targets:", pd.DataFrame(report["targets"]).round(3).to_string(index=False)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sernet.bench.latency`` (same options as ``sernet bench latency``)."""
+    parser = argparse.ArgumentParser(prog="sernet bench latency", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
