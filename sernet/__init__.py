@@ -15,8 +15,13 @@ Heavy modules (TensorFlow/Keras) are imported lazily: ``import sernet`` is fast.
 
 from __future__ import annotations
 
+import warnings
+
 from sernet import config, labels
 from sernet.labels import EMOTIONS, NUM_CLASSES
+
+# librosa -> pooch imports tqdm.auto, which warns on stderr inside Jupyter without ipywidgets.
+warnings.filterwarnings("ignore", message="IProgress not found")
 
 __version__ = "0.1.0"
 __all__ = ["EMOTIONS", "NUM_CLASSES", "config", "labels", "__version__"]

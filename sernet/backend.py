@@ -20,20 +20,23 @@ from types import ModuleType
 def silenced_stderr():
     """Redirect the stderr file descriptor (C and Python level) to /dev/null inside the block."""
     sys.stderr.flush()
+    fds = {2}  # in a Jupyter kernel fd 2 is a pipe into the notebook; sys.stderr.fileno() is another fd
     try:
-        fd = sys.stderr.fileno()
+        fds.add(sys.stderr.fileno())
     except (AttributeError, OSError, ValueError):  # e.g. a notebook's stream without a real fd
-        fd = 2
-    saved = os.dup(fd)
+        pass
+    saved = {fd: os.dup(fd) for fd in fds}
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, fd)
+        for fd in fds:
+            os.dup2(devnull, fd)
         with contextlib.redirect_stderr(open(os.devnull, "w")):  # noqa: SIM115
             yield
     finally:
         sys.stderr.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
+        for fd, copy in saved.items():
+            os.dup2(copy, fd)
+            os.close(copy)
         os.close(devnull)
 
 
