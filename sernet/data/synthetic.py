@@ -61,6 +61,13 @@ All values are measured from what was generated, not copied from targets:
 ``expressiveness``
     The speaker's scale on every emotion deviation (1 typical; atypical speakers ~0.45 or ~1.75).
 
+Difficulty
+----------
+Intended: a simple classifier (standardise + logistic regression) on the ground-truth cues of unseen
+speakers reaches a UAR well above chance (0.125) and well below 1, about 0.45–0.75. Measured (seed 0): 0.59
+on raw cues and 0.69 on speaker-normalised cues for 3,000 utterances of 150 speakers; Chapter 1 measures it
+on the configured corpus. ``cfg.synth.cue_spread`` scales every within-class spread (the difficulty knob).
+
 Determinism: utterance ``i`` draws from ``SeedSequence(seed, spawn_key=(2, i))``, speaker ``k`` from
 ``spawn_key=(1, k)`` and the corpus plan (labels, speakers, splits) from ``spawn_key=(0,)``, so any
 shard regenerates identically in any order on any number of workers.
@@ -74,6 +81,7 @@ import math
 import multiprocessing
 import os
 import shutil
+import signal as signal_module
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -797,6 +805,11 @@ def _run_chunk(job: tuple[str, Config, int, int]) -> int:
     return stop - start
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and reports once."""
+    signal_module.signal(signal_module.SIGINT, signal_module.SIG_IGN)
+
+
 def default_workers() -> int:
     """Worker processes used when none are given: every CPU this process may use (at most 8)."""
     try:
@@ -857,7 +870,7 @@ def generate_corpus(out_dir: str | Path, cfg: Config, *, workers: int | None = N
             for job in todo:
                 progress.update(_run_chunk(job))
         else:
-            with multiprocessing.get_context().Pool(workers) as pool:
+            with multiprocessing.get_context().Pool(workers, initializer=_ignore_sigint) as pool:
                 for count in pool.imap_unordered(_run_chunk, todo):
                     progress.update(count)
     rows = []
