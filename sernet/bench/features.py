@@ -58,7 +58,6 @@ def _cpu_seconds(stage: str, signals: list[np.ndarray], fcfg, repeats: int) -> f
 def _breakdown(signals: list[np.ndarray], fcfg, repeats: int) -> dict[str, float]:
     """Per-core CPU milliseconds per audio second of the pipeline's parts."""
     import parselmouth
-    from parselmouth.praat import call
 
     from sernet.features import prosody, spectral
 
@@ -91,7 +90,6 @@ def _breakdown(signals: list[np.ndarray], fcfg, repeats: int) -> dict[str, float
     for s in sounds:
         s.to_harmonicity_cc(time_step=fcfg.hop_ms / 1000, minimum_pitch=fcfg.pitch_floor_hz)
     out["(not used) Praat To Harmonicity (cc)"] = 1000 * (time.process_time() - t0) / audio_s
-    _ = call  # the Praat command interface is exercised through prosody._jitter_shimmer
     return out
 
 
@@ -116,8 +114,12 @@ def _all_cores_wall_seconds(stage: str, signals: list[np.ndarray], fcfg, workers
     return time.perf_counter() - t0
 
 
-def measure(cfg, *, n_utterances: int = 48, workers: int | None = None, repeats: int = 2) -> dict:
-    """Run the benchmark; return the result object that ``--json`` prints."""
+def measure(cfg, *, n_utterances: int = 48, workers: int | None = None, repeats: int = 2,
+            all_cores: bool = True) -> dict:
+    """Run the benchmark; return the result object that ``--json`` prints.
+
+    ``all_cores=False`` skips the process-pool run (``all_cores_rtf`` is then None).
+    """
     from sernet.data.synthetic import synthesize_utterance
 
     fcfg = cfg.features
@@ -128,10 +130,13 @@ def measure(cfg, *, n_utterances: int = 48, workers: int | None = None, repeats:
     for stage in STAGES:
         cpu = _cpu_seconds(stage, signals, fcfg, repeats)
         stages[stage] = {"per_core_rtf": audio_s / cpu, "cpu_ms_per_audio_s": 1000 * cpu / audio_s}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init) as pool:
-        for stage in STAGES:
-            wall = _all_cores_wall_seconds(stage, signals, fcfg, workers, pool)
-            stages[stage]["all_cores_rtf"] = audio_s / wall
+        stages[stage]["all_cores_rtf"] = None
+    if all_cores:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                 initializer=_worker_init) as pool:
+            for stage in STAGES:
+                wall = _all_cores_wall_seconds(stage, signals, fcfg, workers, pool)
+                stages[stage]["all_cores_rtf"] = audio_s / wall
     breakdown = _breakdown(signals, fcfg, repeats)
     used = {k: v for k, v in breakdown.items() if not k.startswith("(not used)")}
     bound = max(used, key=used.get)
@@ -155,7 +160,8 @@ def format_result(r: dict) -> str:
     from sernet.bench import format_table
 
     rows = [{"stage": s, "per-core RTF": f"{v['per_core_rtf']:.0f}x",
-             f"all-cores RTF ({r['workers']} proc)": f"{v['all_cores_rtf']:.0f}x",
+             f"all-cores RTF ({r['workers']} proc)":
+                 "-" if v["all_cores_rtf"] is None else f"{v['all_cores_rtf']:.0f}x",
              "CPU ms / audio s": f"{v['cpu_ms_per_audio_s']:.2f}"} for s, v in r["stages"].items()]
     lines = [f"feature extraction, {r['n_utterances']} synthetic utterances ({r['audio_s']:.1f} s audio), "
              f"hop {r['hop_ms']} ms, {r['cpu_count']} cores",

@@ -32,6 +32,16 @@ AMIN = 1e-10  # power floor before the logarithm (-100 dB)
 DELTA_WIDTH = 9  # frames in the Δ/ΔΔ regression window (HTK/Kaldi practice)
 
 
+def _librosa():
+    """``librosa``, imported without the "IProgress not found" warning tqdm.auto prints in notebooks
+    (librosa imports pooch, which imports tqdm.auto, when a feature function is first used)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import librosa
+        import librosa.util.files  # noqa: F401  (the import that pulls in pooch -> tqdm.auto)
+    return librosa
+
+
 def pre_emphasis(y: np.ndarray, coef: float) -> np.ndarray:
     """First-order high-pass ``y[n] - coef * y[n-1]`` (``y[0]`` kept), as float32.
 
@@ -83,8 +93,7 @@ def log_mel_spectrogram(y: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
     np.ndarray [shape=(1 + n // hop, n_mels), dtype=float32]
         Power in dB (floor -100 dB).
     """
-    import librosa
-
+    librosa = _librosa()
     _check(fcfg)
     with warnings.catch_warnings():  # a signal shorter than n_fft is fine: it is zero-padded (centred frames)
         warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large", category=UserWarning)
@@ -93,9 +102,7 @@ def log_mel_spectrogram(y: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
 
 
 def _melspectrogram(y: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
-    import librosa
-
-    return librosa.feature.melspectrogram(
+    return _librosa().feature.melspectrogram(
         y=pre_emphasis(y, fcfg.pre_emphasis),
         sr=fcfg.sample_rate_hz,
         n_fft=fcfg.n_fft,
@@ -121,8 +128,7 @@ def mfcc_from_log_mel(log_mel: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
     np.ndarray [shape=(T, 3 * n_mfcc), dtype=float32]
         Columns: ``mfcc_0..39``, ``mfcc_d_0..39``, ``mfcc_dd_0..39``.
     """
-    import librosa
-
+    librosa = _librosa()
     c = librosa.feature.mfcc(S=log_mel.T, n_mfcc=fcfg.n_mfcc, dct_type=2, norm="ortho")
     t = c.shape[1]
     mode = "interp" if t >= DELTA_WIDTH else "nearest"
