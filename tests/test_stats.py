@@ -143,3 +143,19 @@ def test_speaker_normalisation_removes_speaker_offsets():
     raw = stats.cue_classifier(df, ["cue"])["uar"]
     normed = stats.cue_classifier(df, ["cue"], speaker_normalise=True)["uar"]
     assert normed > raw + 0.2
+
+
+def test_cli_reproduce_prints_the_dataset_tables_of_a_prepared_corpus(tmp_path, monkeypatch, capsys):
+    from sernet.cli import main
+
+    df = toy_manifest(n=200)
+    for p in df["path"]:
+        (tmp_path / p).write_bytes(b"")  # read_manifest does not open audio here
+    df.to_csv(tmp_path / "manifest.csv", index=False)
+    monkeypatch.setenv("SERNET_DATA", str(tmp_path))
+    assert main(["--quiet", "reproduce"]) == 0
+    out = capsys.readouterr().out
+    assert "Table 2.2" in out and "Fear and Surprise" in out and "speaker overlap" in out
+    assert "(200 utterances)" in out
+    assert main(["reproduce", "--steps", "nonsense"]) == 2
+    assert "unknown step" in capsys.readouterr().err
