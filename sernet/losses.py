@@ -11,9 +11,9 @@ Keras's ``CategoricalFocalCrossentropy`` computes exactly the multi-class form w
 What α = 0.25 means with 8 classes: in the binary detector of Lin et al., α weights positives against
 negatives (0.25 for the rare foreground, 0.75 for the background). With a softmax over 8 classes there is
 no "negative" class: a scalar α multiplies every class alike, so it only rescales the loss by 0.25 (which
-Adam's update normalisation all but cancels). Class balance comes from a per-class vector
-``α_c`` instead — ``make_loss`` uses ``focal_alpha · class_weights(counts)`` when
-``train.class_weighting = "balanced"``. Explained in chapters/04_focal_loss.py.
+Adam's update normalisation all but cancels). Class balance comes from class weights instead: per-example
+sample weights in the trainer, or (``make_loss(..., per_class_alpha=True)``) a per-class vector
+``α_c = focal_alpha · class_weights(counts)``. Explained in chapters/04_focal_loss.py.
 """
 
 from __future__ import annotations
@@ -67,22 +67,27 @@ def class_weights(counts, mode: str = "balanced") -> np.ndarray:
     return counts.sum() / (counts.size * counts)
 
 
-def make_loss(tcfg: TrainConfig, class_counts=None):
+def make_loss(tcfg: TrainConfig, class_counts=None, *, per_class_alpha: bool = False):
     """The training loss of ``tcfg`` (labels one-hot, predictions logits).
 
-    ``tcfg.loss == "focal"``: ``keras.losses.CategoricalFocalCrossentropy(alpha, gamma, from_logits=True,
-    label_smoothing)`` with ``alpha = focal_alpha`` (scalar) or, with ``class_weighting="balanced"``,
-    ``focal_alpha · class_weights(class_counts)`` (one α per class).
+    ``tcfg.loss == "focal"``: ``keras.losses.CategoricalFocalCrossentropy(alpha=focal_alpha, gamma,
+    from_logits=True, label_smoothing)``. ``tcfg.loss == "ce"``:
+    ``keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing)``.
 
-    ``tcfg.loss == "ce"``: ``keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing)``; with
-    ``class_weighting="balanced"`` the class-weighted cross-entropy, computed as the focal loss with
-    ``γ = 0`` and ``α = class_weights(class_counts)`` (identical by definition).
+    Class weighting (``tcfg.class_weighting``) is applied by the trainer as per-example sample weights
+    (``sernet.train``), so by default the loss itself is unweighted and ``class_counts`` only checked. With
+    ``per_class_alpha=True`` the weights go into the loss instead (never do both): focal gets
+    ``α_c = focal_alpha · w_c`` and CE becomes class-weighted CE, computed as the focal loss with
+    ``γ = 0`` and ``α_c = w_c`` (the same formula), where ``w = class_weights(class_counts,
+    tcfg.class_weighting)``. For one-hot labels both routes give the same loss.
 
     Parameters
     ----------
     tcfg : TrainConfig
     class_counts : array-like [shape=(8,)], optional
-        Training examples per class; required when ``tcfg.class_weighting == "balanced"``.
+        Training examples per class; required with ``per_class_alpha`` and balanced weighting.
+    per_class_alpha : bool
+        Fold the class weights into a per-class α (default False: the trainer weights the examples).
 
     Returns
     -------
@@ -91,7 +96,7 @@ def make_loss(tcfg: TrainConfig, class_counts=None):
     Raises
     ------
     ConfigError
-        Unknown loss or weighting; balanced weighting without counts.
+        Unknown loss or weighting; balanced per-class α without counts; counts of the wrong length.
     """
     from sernet.backend import keras as _keras
 
@@ -100,13 +105,14 @@ def make_loss(tcfg: TrainConfig, class_counts=None):
         raise ConfigError(f"train.loss: unknown loss {tcfg.loss!r}; expected one of {LOSSES}")
     if tcfg.class_weighting not in WEIGHTINGS:
         raise ConfigError(f"train.class_weighting: unknown {tcfg.class_weighting!r}; expected {WEIGHTINGS}")
+    if class_counts is not None and np.asarray(class_counts).size != NUM_CLASSES:
+        raise ConfigError(f"class_counts has {np.asarray(class_counts).size} entries, expected {NUM_CLASSES}")
     weights = None
-    if tcfg.class_weighting == "balanced":
+    if per_class_alpha and tcfg.class_weighting != "none":
         if class_counts is None:
-            raise ConfigError("train.class_weighting='balanced' needs class_counts (training examples per class)")
-        weights = class_weights(class_counts, "balanced")
-        if weights.size != NUM_CLASSES:
-            raise ConfigError(f"class_counts has {weights.size} entries, expected {NUM_CLASSES}")
+            raise ConfigError("train.class_weighting='balanced' with per_class_alpha needs class_counts "
+                              "(training examples per class)")
+        weights = class_weights(class_counts, tcfg.class_weighting)
     if tcfg.loss == "focal":
         alpha = tcfg.focal_alpha if weights is None else (tcfg.focal_alpha * weights).tolist()
         return keras.losses.CategoricalFocalCrossentropy(

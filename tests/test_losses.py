@@ -73,7 +73,28 @@ def test_balanced_weighting_puts_one_alpha_per_class(kind):
     else:
         ref = focal_loss_reference(y, logits, gamma=tcfg.focal_gamma, alpha=tcfg.focal_alpha * w,
                                    label_smoothing=tcfg.label_smoothing)
+    np.testing.assert_allclose(float(make_loss(tcfg, counts, per_class_alpha=True)(y, logits)), ref.mean(),
+                               rtol=1e-5)
+
+
+def test_balanced_weighting_is_left_to_sample_weights_by_default():
+    tcfg = dataclasses.replace(sernet.config.load("smoke").train, class_weighting="balanced")
+    counts = np.array(list(sernet.config.PAPER_TRAIN_COUNTS.values()))
+    y, logits = random_batch(seed=8)
+    ref = focal_loss_reference(y, logits, gamma=tcfg.focal_gamma, alpha=tcfg.focal_alpha,
+                               label_smoothing=tcfg.label_smoothing)
     np.testing.assert_allclose(float(make_loss(tcfg, counts)(y, logits)), ref.mean(), rtol=1e-5)
+
+
+def test_per_class_alpha_equals_sample_weights_for_one_hot_labels():
+    tcfg = dataclasses.replace(sernet.config.load("smoke").train, class_weighting="balanced",
+                               label_smoothing=0.0)
+    counts = np.array(list(sernet.config.PAPER_TRAIN_COUNTS.values()))
+    y, logits = random_batch(seed=9)
+    w = class_weights(counts)[y.argmax(1)]
+    in_loss = float(make_loss(tcfg, counts, per_class_alpha=True)(y, logits))
+    as_samples = float(make_loss(tcfg)(y, logits, sample_weight=w))
+    np.testing.assert_allclose(in_loss, as_samples, rtol=1e-5)
 
 
 def test_focal_down_weights_easy_examples_by_one_minus_p_to_gamma():
@@ -105,10 +126,9 @@ def test_class_weights_match_sklearn_balanced():
         (lambda: class_weights([3, 0, 2]), "no examples"),
         (lambda: class_weights([3, 2], "inverse"), "unknown mode"),
         (lambda: make_loss(dataclasses.replace(sernet.config.load("smoke").train, loss="hinge")), "train.loss"),
-        (lambda: make_loss(dataclasses.replace(sernet.config.load("smoke").train, class_weighting="balanced")),
-         "needs class_counts"),
         (lambda: make_loss(dataclasses.replace(sernet.config.load("smoke").train, class_weighting="balanced"),
-                           [1, 2, 3]), "expected 8"),
+                           per_class_alpha=True), "needs class_counts"),
+        (lambda: make_loss(sernet.config.load("smoke").train, [1, 2, 3]), "expected 8"),
     ],
     ids=["empty_class", "bad_mode", "bad_loss", "no_counts", "wrong_length"],
 )
