@@ -19,7 +19,7 @@ prosody   13     F0 mean/std/range/slope, energy mean/std/      utterance  repea
 ========  =====  ===========================================  =========  ==============================
 
 Stored: 120 + 128 + 20 = 268 columns. Model input after the learned mel projection: 120 + 40 + 20 = 180.
-The 11 paper descriptors are all present; we add 9 frame-level and 2 utterance-level prosodic dims to
+The 11 paper descriptors are all present; we add 7 frame-level and 2 utterance-level prosodic dims to
 reach 20, so that the model sees prosody *over time* (attention needs it; paper §5.1).
 
 Ablations drop groups by name (e.g. "w/o prosodic features" = drop ``prosody``); see :func:`group_slice`.
