@@ -206,6 +206,11 @@ def test_run_directory_holds_config_stats_model_history_metrics(uninterrupted, s
 
 
 def test_killed_run_resumes_to_the_same_result(uninterrupted, store, tmp_path):
+    """Also checks model reuse: both calls below reuse the compiled model of ``uninterrupted`` (same
+    config), re-initialised for the seed; the result must equal that fresh build's."""
+    from sernet.train import trainer
+
+    assert len(trainer._COMPILED) >= 1
     cfg = tiny_config()
     with pytest.raises(_Killed):
         train(cfg, store, tmp_path / "killed", resume=False, callbacks=(_kill_after(2),))

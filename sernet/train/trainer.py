@@ -218,6 +218,59 @@ def _scope(strategy):
     return strategy.scope()
 
 
+_COMPILED: dict[str, tuple[Any, list[np.ndarray]]] = {}
+
+
+def _compile_key(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: str) -> str:
+    """Everything the traced training step depends on (not the seed, masks or patience)."""
+    tcfg = cfg.train.__dict__
+    skip = {"seed", "augment", "time_masks", "time_mask_max_frames", "feature_masks", "feature_mask_max_dims",
+            "early_stopping_patience", "ablation_seeds"}
+    return json.dumps({"model": cfg.model.__dict__, "train": {k: v for k, v in tcfg.items() if k not in skip},
+                       "max_length": cfg.features.max_length, "counts": counts.tolist(),
+                       "steps": steps_per_epoch, "policy": policy, "backend": backend_name()},
+                      sort_keys=True, default=str)
+
+
+def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: str, strategy):
+    """A compiled model in its freshly initialised state for ``cfg.train.seed``.
+
+    Tracing a training step costs seconds on a CPU, much more than a smoke run's epoch; runs that differ
+    only in seed or augmentation (ablation seeds) reuse one compiled model of this process: the model is
+    rebuilt (cheap, no tracing) under the seed and its initial values, and a fresh optimizer state, are
+    assigned into the compiled one. The result equals a fresh build (tests/test_train.py checks it).
+    """
+    from sernet import losses
+    from sernet import model as model_lib
+
+    k = keras()
+    key = None if strategy is not None else _compile_key(cfg, counts, steps_per_epoch, policy)
+    if key is not None and key in _COMPILED:
+        model, optimizer_init = _COMPILED[key]
+        fresh = model_lib.build_sernet(cfg)  # same global RNG draws as a first build after set_random_seed
+        for target, source in zip(model.variables, fresh.variables, strict=True):
+            target.assign(source.value)
+        for target, value in zip(model.optimizer.variables, optimizer_init, strict=True):
+            target.assign(value)
+        return model
+    with _scope(strategy):
+        model = model_lib.build_sernet(cfg)
+        model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch),
+                      loss=losses.make_loss(cfg.train, counts),
+                      metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
+        model.optimizer.build(model.trainable_variables)
+    if key is not None:
+        if len(_COMPILED) >= 16:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = (model, [k.ops.convert_to_numpy(v.value) for v in model.optimizer.variables])
+    return model
+
+
+def clear_compiled_models() -> None:
+    """Forget the compiled models kept for reuse (frees their memory)."""
+    _COMPILED.clear()
+
+
 def _class_counts(store, split: str = "train") -> np.ndarray:
     labels = np.asarray(store.labels)[store.split_indices(split)]
     return np.bincount(labels, minlength=NUM_CLASSES)
@@ -259,7 +312,6 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
         shutil.rmtree(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
     from sernet import losses
-    from sernet import model as model_lib
 
     policy = set_precision(tcfg.mixed_precision)
     k.utils.set_random_seed(tcfg.seed)
@@ -278,11 +330,7 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
     train_ds = split_batches(store, "train", cfg, training=True, epoch=state.epoch,
                              sample_weights=sample_weights, workers=workers)
     val_ds = split_batches(store, "val", cfg, training=False)
-    with _scope(strategy):
-        model = model_lib.build_sernet(cfg)
-        model.compile(optimizer=make_optimizer(tcfg, len(train_ds)), loss=losses.make_loss(tcfg, counts),
-                      metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
-        model.optimizer.build(model.trainable_variables)
+    model = _compiled_model(cfg, counts, len(train_ds), policy, strategy)
     if state.variables_file:
         _load_variables(_all_variables(model), run.checkpoint / state.variables_file)
 
