@@ -51,6 +51,7 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -424,22 +425,27 @@ class FeatureStore:
     def n(self) -> int:
         return len(self.index)
 
-    @property
+    @cached_property
     def labels(self) -> np.ndarray:
         lookup = {e: i for i, e in enumerate(EMOTIONS)}
         return np.array([lookup[v] for v in self.index["label"]], dtype=np.int32)
 
-    @property
+    @cached_property
     def splits(self) -> np.ndarray:
         return self.index["split"].to_numpy(dtype=str)
 
-    @property
+    @cached_property
     def speakers(self) -> np.ndarray:
         return self.index["speaker"].to_numpy(dtype=str)
 
-    @property
+    @cached_property
     def lengths(self) -> np.ndarray:
         return self.index["n_frames"].to_numpy(dtype=np.int64)
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """Row of each utterance's first frame in :attr:`data`."""
+        return self.index["offset"].to_numpy(dtype=np.int64)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -447,8 +453,8 @@ class FeatureStore:
 
     def frames(self, i: int) -> np.ndarray:
         """Utterance ``i``'s frames: a memory-mapped float16 view [T_i, 268] (copy before writing)."""
-        o, t = int(self.index["offset"].iat[i]), int(self.index["n_frames"].iat[i])
-        return self.data[o:o + t]
+        o = int(self.offsets[i])
+        return self.data[o:o + int(self.lengths[i])]
 
     def split_indices(self, split: str) -> np.ndarray:
         """Indices (into this store) of the utterances of ``split`` ("train", "val", "test")."""
