@@ -51,7 +51,7 @@ def corpus_manifest(cfg: Config, *, workers: int | None = None) -> Path:
 def features_dir(cfg: Config, manifest: Path) -> Path:
     from sernet.features import cache
 
-    key = _key(Path(manifest).resolve(), cfg.fingerprint("features"), cache.FEATURES_VERSION)
+    key = _key(Path(manifest).resolve(), cache.extraction_fingerprint(cfg), cache.FEATURES_VERSION)
     return home(cfg) / "features" / key
 
 

@@ -77,6 +77,15 @@ DESCRIPTOR_NAMES: tuple[str, ...] = (
 )
 FAILURE_COLUMNS: tuple[str, ...] = ("path", "problem", "detail", "kept")
 COMPLETE = "complete.json"
+# FeatureConfig fields that only decide how cached frames are *used* (windows, storage is fixed by
+# cache_dtype): they are left out of the cache key, so e.g. another max_length reuses the same cache.
+USE_ONLY_FIELDS: tuple[str, ...] = ("max_length", "train_crop", "eval_crop")
+
+
+def extraction_fingerprint(cfg: Config) -> str:
+    """Hash of the feature settings that change the extracted numbers (cache key part)."""
+    d = {k: v for k, v in cfg.to_dict()["features"].items() if k not in USE_ONLY_FIELDS}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
 # ----------------------------------------------------------------------------------------------- audio
@@ -232,7 +241,7 @@ def extract_corpus(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     digest = _file_sha256(manifest)
-    fingerprint = cfg.fingerprint("features")
+    fingerprint = extraction_fingerprint(cfg)
     done = _read_complete(out)
     if done and done.get("manifest_sha256") == digest and done.get("version") == FEATURES_VERSION \
             and done.get("features_fingerprint") == fingerprint:
@@ -357,7 +366,7 @@ def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: P
     os.replace(tmp, out / "frames.npy")
     info = {
         "version": FEATURES_VERSION, "manifest": str(Path(manifest).resolve()),
-        "manifest_sha256": digest, "features_fingerprint": fingerprint, "features": cfg.to_dict()["features"],
+        "manifest_sha256": digest, "features_fingerprint": fingerprint, "features": {k: v for k, v in cfg.to_dict()["features"].items() if k not in USE_ONLY_FIELDS},
         "n_ok": len(rows), "n_failed": int(sum(not f["kept"] for f in failures)),
         "n_repaired": int(sum(bool(f["kept"]) for f in failures)), "n_chunks": n_chunks, "n_frames": total,
         "n_columns": N_STORED, "dtype": cfg.features.cache_dtype,
