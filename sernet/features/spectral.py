@@ -21,6 +21,7 @@ Explained in chapters/02_features.py.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -101,23 +102,19 @@ def log_mel_spectrogram(y: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
     return librosa.power_to_db(s, ref=1.0, amin=AMIN, top_db=None).T.astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
+def _mel_basis(sample_rate_hz: int, n_fft: int, n_mels: int, fmin_hz: float, fmax_hz: float) -> np.ndarray:
+    """Slaney mel filterbank [n_mels, 1 + n_fft // 2] (built once per setting, not once per utterance)."""
+    return _librosa().filters.mel(sr=sample_rate_hz, n_fft=n_fft, n_mels=n_mels, fmin=fmin_hz, fmax=fmax_hz,
+                                  htk=False, norm="slaney")
+
+
 def _melspectrogram(y: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
-    return _librosa().feature.melspectrogram(
-        y=pre_emphasis(y, fcfg.pre_emphasis),
-        sr=fcfg.sample_rate_hz,
-        n_fft=fcfg.n_fft,
-        hop_length=fcfg.hop_length,
-        win_length=fcfg.win_length,
-        window="hann",
-        center=True,
-        pad_mode="constant",
-        power=2.0,
-        n_mels=fcfg.n_mels,
-        fmin=fcfg.fmin_hz,
-        fmax=fcfg.fmax_hz,
-        htk=False,
-        norm="slaney",
-    )
+    """Mel power spectrogram [n_mels, T]: what ``librosa.feature.melspectrogram`` computes, filterbank cached."""
+    stft = _librosa().stft(pre_emphasis(y, fcfg.pre_emphasis), n_fft=fcfg.n_fft, hop_length=fcfg.hop_length,
+                           win_length=fcfg.win_length, window="hann", center=True, pad_mode="constant")
+    power = stft.real**2 + stft.imag**2
+    return _mel_basis(fcfg.sample_rate_hz, fcfg.n_fft, fcfg.n_mels, fcfg.fmin_hz, fcfg.fmax_hz) @ power
 
 
 def mfcc_from_log_mel(log_mel: np.ndarray, fcfg: FeatureConfig) -> np.ndarray:
