@@ -143,6 +143,9 @@ def test_speaker_normalisation_removes_speaker_offsets():
     raw = stats.cue_classifier(df, ["cue"])["uar"]
     normed = stats.cue_classifier(df, ["cue"], speaker_normalise=True)["uar"]
     assert normed > raw + 0.2
+    raw_cv = stats.cue_classifier_cv(df, ["cue"])
+    normed_cv = stats.cue_classifier_cv(df, ["cue"], speaker_normalise=True)
+    assert normed_cv > raw_cv + 0.2
 
 
 def test_cli_reproduce_prints_the_dataset_tables_of_a_prepared_corpus(tmp_path, monkeypatch, capsys):

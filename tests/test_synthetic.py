@@ -260,3 +260,15 @@ def test_cli_synth_writes_a_corpus(tmp_path, capsys):
     assert len(df) == 50
     printed = capsys.readouterr().out
     assert "50 utterances" in printed and "manifest.csv" in printed
+
+
+def test_atypical_speakers_are_exactly_the_configured_fraction():
+    cfg = small_cfg(n=40, speakers=40, **{"synth.atypical_speaker_fraction": 0.25})
+    s = cfg.synth
+    spk = [synthetic.speaker(k, s.seed, s.n_speakers, s.atypical_speaker_fraction) for k in range(40)]
+    e = np.array([x.expressiveness for x in spk])
+    (shrunk_lo, shrunk_hi), (exag_lo, exag_hi) = synthetic.ATYPICAL_EXPRESSIVENESS
+    assert ((e >= shrunk_lo) & (e <= shrunk_hi)).sum() == 5
+    assert ((e >= exag_lo) & (e <= exag_hi)).sum() == 5
+    typical = e[(e > shrunk_hi) & (e < exag_lo)]
+    assert typical.size == 30 and abs(typical.mean() - 1) < 0.1
