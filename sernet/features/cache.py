@@ -170,6 +170,14 @@ def _extract_chunk(cid: int, rows: list[tuple[int, str]], fcfg: FeatureConfig, c
             "n_items": len(rows)}
 
 
+def _worker_init() -> None:
+    """Pool workers leave Ctrl-C to the parent (which cancels the queued chunks and keeps finished ones)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _single_threaded()
+
+
 def _single_threaded() -> None:
     """One BLAS/OpenMP thread per worker process: the parallelism is over processes."""
     try:
@@ -262,7 +270,8 @@ def extract_corpus(
             for c in todo:
                 pbar.update(_extract_chunk(c, chunks[c], cfg.features, str(chunk_dir))["n_items"])
         else:
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn"),
+                                     initializer=_worker_init) as pool:
                 futures = [pool.submit(_extract_chunk, c, chunks[c], cfg.features, str(chunk_dir)) for c in todo]
                 try:
                     for fut in as_completed(futures):
