@@ -37,7 +37,7 @@ import seaborn as sns
 import sernet
 from sernet import paper, stats, workspace
 from sernet.data import synthetic
-from sernet.data.manifest import read_manifest
+from sernet.data.manifest import SPLITS, read_manifest
 
 cfg = sernet.config.load()
 pd.set_option("display.precision", 3)
@@ -113,7 +113,7 @@ stats.split_speaker_overlap(df)
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 order = [e for e in sernet.labels.EMOTIONS if e in set(df["label"])]
-sns.countplot(data=df, x="label", hue="split", order=order, ax=axes[0])
+sns.countplot(data=df, x="label", hue="split", order=order, hue_order=SPLITS, ax=axes[0])
 axes[0].set(title="utterances per class and split", xlabel="", ylabel="utterances")
 axes[0].tick_params(axis="x", rotation=45)
 sns.boxplot(data=df, x="label", y="duration_s", hue="label", order=order, ax=axes[1], legend=False)
