@@ -222,7 +222,7 @@ def test_no_multiscale_is_one_undilated_branch_of_the_same_width():
 
 
 def test_large_variant_doubles_every_width():
-    base_cfg = sernet.config.load("smoke")
+    base_cfg = sernet.config.load("full")  # the paper's widths
     large_cfg = sernet.config.override(base_cfg, {"model.variant": "large"})
     base, large = build_sernet(base_cfg), build_sernet(large_cfg)
     f = base_cfg.model.large_width_factor
