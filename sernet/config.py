@@ -283,7 +283,8 @@ _BUILDERS = {"smoke": _smoke, "full": _full}
 def load(profile: str | None = None, **env: str) -> Config:
     """Return the config of ``profile`` (default: ``$SERNET_PROFILE`` or ``"smoke"``).
 
-    ``SERNET_DATA`` sets :attr:`Config.data_root`, ``SERNET_HOME`` sets :attr:`Config.home`.
+    ``SERNET_DATA`` sets :attr:`Config.data_root`, ``SERNET_HOME`` sets :attr:`Config.home`,
+    ``SERNET_CROSS_CORPORA`` (``name=path,name=path``) sets ``cross.corpora``.
     """
     environ = {**os.environ, **env}
     name = profile or environ.get("SERNET_PROFILE", "smoke")
@@ -295,6 +296,9 @@ def load(profile: str | None = None, **env: str) -> Config:
         changes["data_root"] = str(Path(environ["SERNET_DATA"]).expanduser())
     if environ.get("SERNET_HOME"):
         changes["home"] = str(Path(environ["SERNET_HOME"]).expanduser())
+    if environ.get("SERNET_CROSS_CORPORA"):  # "name=path,name=path": the corpora of chapters/09_cross_corpus
+        corpora = tuple(v.strip() for v in environ["SERNET_CROSS_CORPORA"].split(",") if v.strip())
+        changes["cross"] = dataclasses.replace(cfg.cross, corpora=corpora)
     return dataclasses.replace(cfg, **changes)
 
 
