@@ -85,14 +85,15 @@ for row, i in zip(axes, first, strict=True):
     row[0].plot(np.arange(0, len(y), step) / fcfg.sample_rate_hz, y[::step], lw=0.3)
     row[0].set_ylabel(index["label"].iat[i])
     row[1].imshow(x[:, layout.group_slice("mel")].T, origin="lower", aspect="auto", extent=(0, t[-1], 0, fcfg.n_mels))
-    row[2].imshow(x[:, layout.group_slice("mfcc")][:, : fcfg.n_mfcc].T, origin="lower", aspect="auto",
-                  extent=(0, t[-1], 0, fcfg.n_mfcc), cmap="coolwarm")
+    z = store.normalize(x)  # z-scored per coefficient (train-split statistics), so c1..c39 are visible next to c0
+    row[2].imshow(z[:, layout.group_slice("mfcc")][:, : fcfg.n_mfcc].T, origin="lower", aspect="auto",
+                  extent=(0, t[-1], 0, fcfg.n_mfcc), cmap="coolwarm", vmin=-3, vmax=3)
     f0 = np.where(x[:, layout.column("voiced")] > 0, x[:, layout.column("f0_st")], np.nan)
     row[3].plot(t, f0, ".", ms=2, color="C3")
     row[3].set_ylim(0, 40)
     twin = row[3].twinx()
     twin.plot(t, x[:, layout.column("energy_db")], lw=0.6, color="C0")
-for ax, title in zip(axes[0], ["waveform", "log-mel (128 bands)", "MFCC 0-39", "F0 (st, red) / energy (dB, blue)"],
+for ax, title in zip(axes[0], ["waveform", "log-mel (128 bands, dB)", "MFCC 0-39 (z-scored)", "F0 (st, red) / energy (dB, blue)"],
                      strict=True):
     ax.set_title(title)
 plt.show()
@@ -160,7 +161,8 @@ print(prosody.__doc__.split("``To PointProcess")[0])
 # > **We chose** 10 ms (`features.hop_ms`): it belongs to the MFCC recipe the paper spells out (25 ms
 # > window, 10 ms hop is the standard pairing), and a 32 ms hop with a 25 ms window leaves 7 ms of every
 # > hop unanalysed by the spectral frames. `--set features.hop_ms=32` reproduces the Appendix reading end
-# > to end (it is part of the cache key, so both caches coexist).
+# > to end (it is part of the cache key, so both caches coexist). The smoke profile crops shorter windows
+# > (`features.max_length`) to fit the CI budget (Chapter 5); the cache stores whole utterances either way.
 
 # %%
 cfg32 = sernet.config.override(cfg, {"features.hop_ms": 32.0})
@@ -219,12 +221,13 @@ print("\nmedian re neutral, in neutral IQR-sigmas:")
 print(z[eta.index[:6]].round(2).to_string())
 
 # %% [markdown]
-# > **We measured** (smoke corpus): F0 *level relative to the speaker* is the strongest single cue, and
-# > separates far better than the raw F0 level (speakers differ more than emotions shift them). F0 slope
-# > and speaking rate split the high-arousal classes (angry, happy, fear, surprise: rising, faster) from the
-# > low-arousal ones (sad, disgust, contempt: falling, slower); energy does too, except for fear, which the
-# > generator makes quiet. No cue alone explains even 40 % of the variance, and happy vs surprise and
-# > sad vs contempt lie close together on most cues in the table: the confusions the paper reports (§5.2),
+# > **We measured** (smoke corpus, tables above): the energy level and the F0 level *relative to the
+# > speaker* are the strongest single cues, and F0 relative to the speaker separates far better than the
+# > raw F0 level (speakers differ more than emotions shift them). F0 slope and speaking rate split the
+# > high-arousal classes (angry, happy, fear, surprise: rising, faster) from the low-arousal ones (sad,
+# > disgust, contempt: falling, slower); energy does too, except for fear, which the generator makes quiet.
+# > No cue alone explains much more than a third of the variance, and happy vs surprise and sad vs contempt
+# > lie close together on most cues: the confusions the paper reports (§5.2),
 # > which the generator builds in on purpose.
 
 # %% [markdown]
