@@ -24,7 +24,8 @@ The protocol
   preparers' label maps (RAVDESS ∩ IEMOCAP = angry, happy, sad, neutral).
 * **Training**: one model per corpus, on its train split restricted to the shared classes, with the
   whole ``cfg`` (early stopping on its own validation split). Runs are cached under
-  ``$SERNET_HOME/runs/cross-<corpus>-<key>``.
+  ``$SERNET_HOME/runs/cross-<corpus>-<key>``; the configured corpus over all its classes reuses the
+  standard run (:func:`sernet.experiments.run_path`, Chapter 5's model).
 * **Testing**: each model on every corpus's ``cross.split`` split (shared classes only); the decision is
   the most probable *shared* class. Features are normalised with the training corpus's statistics
   (``cross.normalization="source"``, what a deployed model does) or with each test corpus's own
@@ -265,10 +266,25 @@ def restrict(store, classes: Sequence[str]):
                                utterance_descriptors=store.utterance_descriptors.loc[keep].reset_index(drop=True))
 
 
+def is_configured_corpus(cfg: Config, corpus: Corpus) -> bool:
+    """Whether ``corpus`` is the corpus every other chapter trains on (``SERNET_DATA`` or the synthetic one)."""
+    from sernet.data.manifest import manifest_path
+
+    own = manifest_path(cfg.data_root) if cfg.data_root else workspace.synthetic_corpus_dir(cfg) / "manifest.csv"
+    return Path(corpus.manifest).resolve() == Path(own).resolve()
+
+
 def run_dir_for(cfg: Config, corpus: Corpus, classes: Sequence[str]) -> Path:
-    """The cached run directory of a model of ``cfg`` trained on ``corpus`` restricted to ``classes``."""
+    """The cached run directory of a model of ``cfg`` trained on ``corpus`` restricted to ``classes``.
+
+    When ``corpus`` is the configured corpus and ``classes`` are all of its classes, the training data is
+    exactly the standard run's, so this is :func:`sernet.experiments.run_path` (Chapter 5's cached run).
+    """
+    from sernet import experiments
     from sernet.train import TRAINER_VERSION
 
+    if is_configured_corpus(cfg, corpus) and set(corpus.store.index["label"]) <= set(classes):
+        return experiments.run_path(cfg)
     key = _key(_file_sha256(corpus.manifest), cfg.fingerprint("features", "model", "train"), ",".join(classes),
                TRAINER_VERSION)
     return workspace.runs_dir(cfg) / f"cross-{corpus.name}-{key}"
@@ -399,6 +415,6 @@ def cross_corpus_matrix(cfg: Config, *, corpora: Mapping[str, Corpus] | None = N
 
 __all__ = [
     "CHANNEL_VERSION", "Corpus", "CrossCorpusResult", "apply_channel", "channel_filter",
-    "corpus_manifests", "cross_corpus_matrix", "evaluate_on", "load_corpora", "parse_corpora", "restrict",
+    "corpus_manifests", "cross_corpus_matrix", "evaluate_on", "is_configured_corpus", "load_corpora", "parse_corpora", "restrict",
     "run_dir_for", "shared_classes", "synthetic_b_config", "synthetic_manifests", "train_on",
 ]

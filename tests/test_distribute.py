@@ -58,14 +58,35 @@ def test_none_means_no_strategy_and_one_replica():
     assert "one device" in distribute.describe(None)
 
 
+def strategy_recorder():
+    """A callback noting, when fit starts, the model's tf.distribute strategy and Keras' global distribution."""
+    k = sernet.backend.keras()
+
+    class Recorder(k.callbacks.Callback):
+        seen: dict = {}
+
+        def on_train_begin(self, logs=None):
+            tf_strategy = getattr(self.model, "distribute_strategy", None)
+            Recorder.seen = {"tf": type(tf_strategy).__name__ if tf_strategy is not None else None,
+                             "keras": type(k.distribution.distribution()).__name__}
+
+    return Recorder()
+
+
 @pytest.mark.skipif(not TF, reason="tf.distribute.MirroredStrategy needs the TensorFlow backend")
-def test_mirrored_strategy_on_one_cpu_device_trains_a_run(tmp_path):
+def test_mirrored_strategy_on_one_cpu_device(tmp_path):
+    strategy = distribute.make_strategy("mirrored", devices=1)
+    assert type(strategy).__name__ == "MirroredStrategy"
+    assert distribute.replicas(strategy) == 1
+    assert "MirroredStrategy on 1 device(s)" in distribute.describe(strategy)
+
+
+@pytest.mark.skipif(not TF, reason="tf.distribute.MirroredStrategy needs the TensorFlow backend")
+def test_train_distribution_in_the_config_alone_trains_under_mirrored_strategy(tmp_path):
     cfg = tiny_config(**{"train.epochs": 1, "train.distribution": "mirrored", "train.devices": 1})
-    with distribute.distribution_scope(cfg) as strategy:
-        assert type(strategy).__name__ == "MirroredStrategy"
-        assert distribute.replicas(strategy) == 1
-        assert "MirroredStrategy on 1 device(s)" in distribute.describe(strategy)
-        result = train(cfg, FakeStore(n=48), tmp_path / "mirrored", resume=False, strategy=strategy)
+    recorder = strategy_recorder()
+    result = train(cfg, FakeStore(n=48), tmp_path / "mirrored", resume=False, callbacks=(recorder,))
+    assert recorder.seen["tf"] == "MirroredStrategy"
     assert result.metrics["epochs_run"] == 1
     assert 0.0 <= result.metrics["test"]["uar"] <= 1.0
     saved = json.loads(result.run_dir.config_json.read_text())["config"]["train"]
@@ -77,17 +98,18 @@ _JAX_SCRIPT = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, sys.argv[1])
     from _train_fakes import FakeStore, tiny_config
+    from test_distribute import strategy_recorder
     import sernet
     from sernet import distribute
     from sernet.train import train
     cfg = tiny_config(**{"train.epochs": 1, "train.distribution": "data_parallel"})
-    with distribute.distribution_scope(cfg) as strategy:
-        inside = sernet.backend.keras().distribution.distribution() is strategy
-        result = train(cfg, FakeStore(n=32), sys.argv[2], resume=False, strategy=strategy)
-    after = sernet.backend.keras().distribution.distribution()
+    strategy = distribute.strategy_from_config(cfg)
+    recorder = strategy_recorder()
+    result = train(cfg, FakeStore(n=32), sys.argv[2], resume=False, callbacks=(recorder,))
     print(json.dumps({"backend": sernet.backend.backend_name(), "kind": type(strategy).__name__,
-                      "replicas": distribute.replicas(strategy), "global_inside": inside,
-                      "unset_after": after is None, "uar": result.metrics["test"]["uar"]}))
+                      "replicas": distribute.replicas(strategy), "during_fit": recorder.seen["keras"],
+                      "after": type(sernet.backend.keras().distribution.distribution()).__name__,
+                      "uar": result.metrics["test"]["uar"]}))
 """)
 
 
@@ -100,5 +122,6 @@ def test_jax_data_parallel_on_one_cpu_device_trains_a_run(tmp_path):
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["backend"] == "jax" and info["kind"] == "DataParallel"
     assert info["replicas"] == 1
-    assert info["global_inside"] and info["unset_after"]
+    assert info["during_fit"] == "DataParallel"  # set globally for the run, so JAX shards the batches
+    assert info["after"] == "NoneType"
     assert 0.0 <= info["uar"] <= 1.0

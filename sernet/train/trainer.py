@@ -291,7 +291,8 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
     resume : bool
         Continue from the last checkpoint in ``run_dir`` (default). False: start over (deletes it).
     strategy : tf.distribute.Strategy or keras.distribution.Distribution, optional
-        Model and optimizer are created inside ``strategy.scope()`` (e.g. ``MirroredStrategy``).
+        Model and optimizer are created inside ``strategy.scope()`` (e.g. ``MirroredStrategy``). None:
+        the strategy of ``cfg.train.distribution`` (``sernet.distribute``; none by default).
     callbacks : tuple of keras.callbacks.Callback
         Extra callbacks, run after the checkpoint of each epoch has been written.
     verbose : int, optional
@@ -308,6 +309,13 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
     run = RunDir(run_dir)
     if resume and run.complete:
         return TrainResult.load(run)
+    if strategy is None and tcfg.distribution != "none":  # multi-device from the config (sernet.distribute)
+        from sernet import distribute
+
+        with distribute.distribution_scope(cfg) as configured:
+            if configured is not None:
+                return train(cfg, store, run_dir, resume=resume, strategy=configured, callbacks=callbacks,
+                             verbose=verbose, workers=workers)
     if not resume and run.path.exists():
         shutil.rmtree(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
