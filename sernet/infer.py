@@ -297,11 +297,12 @@ class LiteRTRunner:
     def _resize(self, batch: int) -> None:
         if batch == self._batch:
             return
-        for d in self._inputs.values():
-            shape = list(d["shape"])
-            shape[0] = batch
-            self._interp.resize_tensor_input(d["index"], shape, strict=False)
-        self._interp.allocate_tensors()
+        with silenced_stderr():  # applying the XNNPACK delegate logs an INFO line to fd 2
+            for d in self._inputs.values():
+                shape = list(d["shape"])
+                shape[0] = batch
+                self._interp.resize_tensor_input(d["index"], shape, strict=False)
+            self._interp.allocate_tensors()
         self._batch = batch
         self._fresh = True
 
@@ -309,7 +310,7 @@ class LiteRTRunner:
         self._resize(len(features))
         self._interp.set_tensor(self._inputs["features"]["index"], np.ascontiguousarray(features, np.float32))
         self._interp.set_tensor(self._inputs["mask"]["index"], np.ascontiguousarray(mask, self.mask_dtype))
-        if self._fresh:  # the first invoke creates the XNNPACK delegate, which logs an INFO line to fd 2
+        if self._fresh:  # the first invoke after (re)allocation may log too
             with silenced_stderr():
                 self._interp.invoke()
             self._fresh = False

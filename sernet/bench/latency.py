@@ -75,12 +75,27 @@ def time_calls(fn: Callable[[], object], warmup: int, repeats: int) -> dict[str,
     return percentiles_ms(samples)
 
 
+_BLAS_LIMIT = None  # keeps the threadpoolctl limit alive for the process
+
+
 def pin_cores(n: int | None) -> list[int] | None:
-    """Restrict this process to its first ``n`` allowed cores and ``n`` TensorFlow threads (before TF runs)."""
+    """Restrict this process to its first ``n`` allowed cores, ``n`` TensorFlow threads and ``n`` BLAS threads.
+
+    The BLAS limit matters: NumPy's OpenBLAS otherwise keeps one thread per visible core, and on a pinned
+    (or busy) core its threads wait for each other - the 128 x 257 mel filterbank product of one utterance
+    then takes several times longer than single-threaded.
+    """
+    global _BLAS_LIMIT
     if not n:
         return None
     cores = sorted(os.sched_getaffinity(0))[:n]
     os.sched_setaffinity(0, cores)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _BLAS_LIMIT = threadpool_limits(limits=n)
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it BLAS keeps its default
+        pass
     from sernet.backend import keras
 
     if keras().backend.backend() == "tensorflow":
@@ -140,7 +155,7 @@ def gpu_names() -> list[str]:
     return []
 
 
-def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
+def matmul_gflops(n: int = 512, repeats: int = 50) -> float:
     """Measured fp32 matmul throughput (GFLOP/s, best of ``repeats``) of the backend: the compute roof.
 
     A compiled ``n x n`` matmul (``tf.function`` on TensorFlow, ``jax.jit`` on JAX, NumPy otherwise), timed

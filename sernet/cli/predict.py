@@ -27,21 +27,21 @@ def add_parser(sub) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (any length; resampled if needed)")
     p.add_argument("--model", metavar="PATH",
                    help="run directory, .keras file, SavedModel directory or .tflite file "
-                        "(default: the base run of this profile under $SERNET_HOME/runs)")
+                        "(default: the base run of this config under $SERNET_HOME/runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--windows", action="store_true", help="also list per-window probabilities (table output)")
     p.set_defaults(func=run)
 
 
 def default_model_path(cfg):
-    """The base run of ``cfg``'s profile (as trained by the chapters / ``sernet train``), if present."""
-    from sernet import workspace
+    """The base run of ``cfg`` (``sernet.experiments.run_path``, as trained by Chapter 5 / ``sernet train``)."""
+    from sernet.experiments import run_path
 
-    runs = workspace.runs_dir(cfg)
-    candidates = sorted(p for p in runs.glob("*") if (p / "model.keras").exists() and cfg.profile in p.name)
-    if not candidates:
-        raise SernetError(f"no trained model under {runs}; pass --model RUN_DIR (or an export from `sernet export`)")
-    return candidates[0]
+    path = run_path(cfg)
+    if not (path / "model.keras").exists():
+        raise SernetError(f"{path}: no trained base run for this config; pass --model RUN_DIR (or an export "
+                          "from `sernet export`), or train it first")
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
