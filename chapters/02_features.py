@@ -74,8 +74,9 @@ print("frames per utterance: min", store.lengths.min(), "median", int(np.median(
 
 # %%
 index = store.index
-first = [int(np.flatnonzero((index["label"] == e).to_numpy() & (store.splits == "train"))[0])
-         for e in sernet.labels.EMOTIONS]
+train_of = {e: np.flatnonzero((index["label"] == e).to_numpy() & (store.splits == "train"))
+            for e in sernet.labels.EMOTIONS}
+first = [int(rows[0]) for rows in train_of.values() if len(rows)]  # a real corpus may lack a class
 fig, axes = plt.subplots(len(first), 4, figsize=(12, 1.3 * len(first)), dpi=60, constrained_layout=True)
 for row, i in zip(axes, first, strict=True):
     y, _ = sf.read(index["path"].iat[i], dtype="float32")
