@@ -32,6 +32,7 @@ measured by ``sernet bench latency`` (chapters/08_deployment.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -159,6 +160,27 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+_BLAS = None
+
+
+def single_threaded_blas():
+    """A context in which NumPy's BLAS uses one thread (``threadpoolctl``; a no-op without it).
+
+    Feature extraction of one utterance does small matrix products (the 128-band mel filterbank, the DCT):
+    OpenBLAS's default of one thread per core only adds synchronisation, which on a busy machine made the
+    features ~3x slower (measured in chapters/08_deployment.py). Parallelism belongs across utterances.
+    """
+    global _BLAS
+    if _BLAS is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS = ThreadpoolController()
+        except ImportError:  # threadpoolctl comes with scikit-learn
+            _BLAS = False
+    return _BLAS.limit(limits=1, user_api="blas") if _BLAS else contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -462,7 +484,8 @@ class Predictor:
         """Raw (not normalised) frame features [T, 268] of a waveform, the training recipe."""
         from sernet.features import extract_frame_features
 
-        return np.asarray(extract_frame_features(y, self.cfg.features), dtype=np.float32)
+        with single_threaded_blas():
+            return np.asarray(extract_frame_features(y, self.cfg.features), dtype=np.float32)
 
     def normalise(self, raw: np.ndarray) -> np.ndarray:
         """z-score ``raw`` features with the run's train-split statistics."""

@@ -48,7 +48,7 @@ import numpy as np
 from sernet.config import Config
 from sernet.data.audio import SILENCE_PEAK, validate_audio
 from sernet.errors import AudioError, SernetError
-from sernet.infer import NO_SPEECH, Predictor, _Prepared, softmax
+from sernet.infer import NO_SPEECH, Predictor, _Prepared, single_threaded_blas, softmax
 
 EDGE_FRAMES = 2  # frames at each window edge whose analysis window crosses the edge (recomputed)
 
@@ -231,7 +231,8 @@ class StreamingRecognizer:
             raise AudioError("<stream>", "non_finite", f"chunk at {self._n / self.sr:.2f} s holds NaN/Inf")
         self._audio = np.concatenate([self._audio, chunk])
         self._n += len(chunk)
-        self._update_frames()
+        with single_threaded_blas():
+            self._update_frames()
         out = []
         while self._next_emit <= self._n:
             out.append(self._emit(self._next_emit))
@@ -247,7 +248,8 @@ class StreamingRecognizer:
         if float(np.max(np.abs(y))) < SILENCE_PEAK:
             raw = None
         else:
-            raw = self.window_features(a, t)
+            with single_threaded_blas():
+                raw = self.window_features(a, t)
             raw = raw if p.has_speech(raw) else None
         self.last_features = raw
         if raw is None:
