@@ -157,6 +157,25 @@ def test_padding_invariance(changes):
         np.testing.assert_allclose(out, outputs[0], rtol=0, atol=PADDING_ATOL)
 
 
+@pytest.mark.parametrize("architecture", ["sernet", "cnn"])
+def test_padding_invariance_in_training_mode(architecture):
+    """BatchNorm's batch statistics skip padded frames, so even training-mode logits (dropout off) do
+    not depend on how much padding follows the utterances."""
+    model = build_sernet(tiny(**{"model.architecture": architecture, "model.dropout_rate": 0.0}))
+    rng = np.random.default_rng(2)
+    utterances = [rng.normal(size=(n, layout.N_STORED)).astype("float32") for n in (30, 40)]
+    outputs = []
+    for frames in (45, 70, 100):
+        batch = {"features": 10 * rng.normal(size=(2, frames, layout.N_STORED)).astype("float32"),
+                 "mask": np.zeros((2, frames), dtype="float32")}
+        for b, u in enumerate(utterances):
+            batch["features"][b, : len(u)] = u
+            batch["mask"][b, : len(u)] = 1.0
+        outputs.append(keras.ops.convert_to_numpy(model(batch, training=True)))
+    for out in outputs[1:]:
+        np.testing.assert_allclose(out, outputs[0], rtol=0, atol=1e-4)
+
+
 def test_output_contract_and_dtypes():
     model = build_sernet(tiny())
     assert sorted(model.input) == ["features", "mask"]
