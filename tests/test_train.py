@@ -13,7 +13,7 @@ import sernet
 from sernet.backend import keras
 from sernet.errors import SernetError
 from sernet.train import RunDir, TrainResult, train
-from sernet.train.augment import MaskSpec, spec_augment
+from sernet.train.augment import MaskSpec, SpecAugment, apply_masks, spec_augment
 from sernet.train.batches import FeatureBatches, split_batches
 from sernet.train.run_dir import config_from_dict
 from sernet.train.schedule import make_schedule, schedule_curve
@@ -86,6 +86,26 @@ def test_spec_augment_without_masks_is_identity():
     np.testing.assert_array_equal(y, x)
 
 
+def test_layer_masks_in_training_only_and_zero_draws_change_nothing(store):
+    cfg = tiny_config()
+    ds = split_batches(store, "train", cfg, training=True)
+    inputs, _ = ds[0]
+    spec = MaskSpec.from_config(cfg.train)
+    assert inputs["draws"].shape == (len(ds.batch_indices(0)), spec.n_draws)
+    layer = SpecAugment(**spec.__dict__)
+    ops = keras().ops
+    x, m, u = inputs["features"], inputs["mask"], inputs["draws"]
+    trained = ops.convert_to_numpy(layer(x, m, u, training=True))
+    np.testing.assert_array_equal(trained, ops.convert_to_numpy(apply_masks(x, m, u, spec)))
+    assert (trained != x).any()
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(x, m, u, training=False)), x)
+    np.testing.assert_array_equal(ops.convert_to_numpy(layer(x, m, np.zeros_like(u), training=True)), x)
+    off = split_batches(store, "train", tiny_config(**{"train.augment": False}), training=True)
+    assert not off[0][0]["draws"].any()
+    restored = SpecAugment.from_config(layer.get_config())
+    assert restored.spec == layer.spec
+
+
 # ------------------------------------------------------------------------------------------- batches
 def test_training_batches_shapes_masks_and_cover_each_utterance_once(store):
     cfg = tiny_config()
@@ -125,7 +145,7 @@ def test_evaluation_batches_are_fixed_centre_crops_without_masks(store):
     cfg = tiny_config()
     ds = split_batches(store, "val", cfg, training=False)
     np.testing.assert_array_equal(ds.order, store.split_indices("val"))
-    assert ds.augment is None
+    assert ds.mask_spec is None and "draws" not in ds[0][0]
     i = int(ds.order[0])
     x = ds[0][0]["features"][0]
     frames = store.normalize(store.frames(i))

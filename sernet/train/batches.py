@@ -2,8 +2,10 @@
 
 Each batch reads its utterances' frames from the memory-mapped feature cache (float16), normalises them with
 the training-split statistics, pads or crops them to ``features.max_length`` frames with a mask (random crop
-for training, centre crop for evaluation), applies SpecAugment masks to training batches, and returns
-``({"features": [B, T, 268], "mask": [B, T]}, one_hot_labels[, sample_weights])``.
+for training, centre crop for evaluation), and returns
+``({"features": [B, T, 268], "mask": [B, T][, "draws": [B, n]]}, one_hot_labels[, sample_weights])``.
+Training batches carry ``draws``, the uniform random numbers of their SpecAugment masks (zeros when
+augmentation is off); the masking itself runs in the training graph (``sernet.train.augment``).
 
 Why a ``PyDataset``: it is Keras 3's backend-neutral data protocol. ``model.fit`` on TensorFlow wraps it in a
 ``tf.data`` pipeline with prefetching; on JAX and PyTorch Keras iterates it directly (PyTorch through a
@@ -23,7 +25,7 @@ import numpy as np
 
 from sernet.backend import keras
 from sernet.labels import NUM_CLASSES
-from sernet.train.augment import MaskSpec, spec_augment
+from sernet.train.augment import MaskSpec
 
 _PyDataset = keras().utils.PyDataset
 
@@ -46,8 +48,11 @@ class FeatureBatches(_PyDataset):
         Shuffle the order each epoch (training).
     seed : int
         Seed of the order, crops and masks.
-    augment : MaskSpec, optional
-        SpecAugment masks for every batch (training only); None: no masks.
+    mask_spec : MaskSpec, optional
+        Training batches: the SpecAugment masks whose ``draws`` the batches carry. None: no ``draws``
+        (evaluation batches).
+    augment : bool
+        Random draws (True) or zeros, i.e. no masks (False); only with ``mask_spec``.
     sample_weights : array [shape=(classes,)], optional
         Per-class weights; when given, batches carry per-example weights (class weighting).
     epoch : int
@@ -57,7 +62,7 @@ class FeatureBatches(_PyDataset):
     """
 
     def __init__(self, store, indices: Sequence[int], *, batch_size: int, max_length: int, crop: str,
-                 shuffle: bool, seed: int, augment: MaskSpec | None = None,
+                 shuffle: bool, seed: int, mask_spec: MaskSpec | None = None, augment: bool = True,
                  sample_weights: np.ndarray | None = None, epoch: int = 0, workers: int = 1,
                  use_multiprocessing: bool = False, max_queue_size: int = 8) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
@@ -69,6 +74,7 @@ class FeatureBatches(_PyDataset):
         self.crop = crop
         self.shuffle = shuffle
         self.seed = int(seed)
+        self.mask_spec = mask_spec
         self.augment = augment
         self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, "float32")
         self.labels = np.asarray(store.labels, dtype=np.int64)
@@ -95,7 +101,7 @@ class FeatureBatches(_PyDataset):
         return self.order[b * self.batch_size:(b + 1) * self.batch_size]
 
     def inputs(self, b: int) -> dict[str, np.ndarray]:
-        """The model inputs of batch ``b`` (normalised, padded/cropped, masked, augmented)."""
+        """The model inputs of batch ``b`` (normalised, padded/cropped, mask, SpecAugment draws)."""
         from sernet.features import pad_or_crop
 
         rows = self.batch_indices(b)
@@ -108,10 +114,13 @@ class FeatureBatches(_PyDataset):
             ms.append(m)
         features = np.stack(xs).astype(np.float32)
         mask = np.stack(ms).astype(np.float32)
-        if self.augment is not None:
-            seed = int(np.random.SeedSequence([self.seed, self.epoch, b]).generate_state(1)[0])
-            features = keras().ops.convert_to_numpy(spec_augment(features, mask, spec=self.augment, seed=seed))
-        return {"features": features, "mask": mask}
+        inputs = {"features": features, "mask": mask}
+        if self.mask_spec is not None:
+            if self.augment:
+                inputs["draws"] = self.mask_spec.draws(len(rows), [self.seed, self.epoch, b, 1])
+            else:
+                inputs["draws"] = np.zeros((len(rows), self.mask_spec.n_draws), np.float32)
+        return inputs
 
     def __getitem__(self, b: int):
         if b >= self.num_batches:
@@ -135,6 +144,6 @@ def split_batches(store, split: str, cfg, *, training: bool, epoch: int = 0,
     return FeatureBatches(
         store, store.split_indices(split), batch_size=tcfg.batch_size, max_length=fcfg.max_length,
         crop=fcfg.train_crop if training else fcfg.eval_crop, shuffle=training, seed=tcfg.seed,
-        augment=MaskSpec.from_config(tcfg) if (training and tcfg.augment) else None,
+        mask_spec=MaskSpec.from_config(tcfg) if training else None, augment=tcfg.augment,
         sample_weights=sample_weights if training else None, epoch=epoch, workers=workers,
     )

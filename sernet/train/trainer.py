@@ -24,16 +24,17 @@ import numpy as np
 import pandas as pd
 
 from sernet import progress
-from sernet.backend import backend_name, keras
+from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
 from sernet.labels import EMOTIONS, NUM_CLASSES
 from sernet.metrics import evaluate_probabilities
+from sernet.train.augment import MaskSpec, training_model
 from sernet.train.batches import FeatureBatches, split_batches
 from sernet.train.run_dir import RunDir, atomic_write_text
 from sernet.train.schedule import make_optimizer
 
-TRAINER_VERSION = 1
+TRAINER_VERSION = 2
 """Bumped when a change to training would change a run's result (part of cached run keys)."""
 
 
@@ -147,7 +148,8 @@ def predict_probabilities(model, dataset: FeatureBatches) -> np.ndarray:
     return _softmax(np.asarray(logits, dtype=np.float64))
 
 
-def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: RunDir, patience: int):
+def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: RunDir, patience: int,
+                         predict_model):
     val_labels = np.asarray(val_ds.labels[val_ds.order])
 
     class EpochEnd(k.callbacks.Callback):
@@ -155,7 +157,7 @@ def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: R
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
-            metrics = evaluate_probabilities(val_labels, predict_probabilities(self.model, val_ds))
+            metrics = evaluate_probabilities(val_labels, predict_probabilities(predict_model, val_ds))
             logs.update(val_uar=metrics["uar"], val_war=metrics["war"], val_macro_f1=metrics["macro_f1"])
             optimizer = self.model.optimizer
             logs["lr"] = float(k.ops.convert_to_numpy(optimizer.learning_rate))
@@ -218,14 +220,13 @@ def _scope(strategy):
     return strategy.scope()
 
 
-_COMPILED: dict[str, tuple[Any, list[np.ndarray]]] = {}
+_COMPILED: dict[str, tuple[Any, Any, list[np.ndarray]]] = {}
 
 
 def _compile_key(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: str) -> str:
-    """Everything the traced training step depends on (not the seed, masks or patience)."""
+    """Everything the traced training step depends on (not the seed, ``augment`` or patience)."""
     tcfg = cfg.train.__dict__
-    skip = {"seed", "augment", "time_masks", "time_mask_max_frames", "feature_masks", "feature_mask_max_dims",
-            "early_stopping_patience", "ablation_seeds"}
+    skip = {"seed", "augment", "early_stopping_patience", "ablation_seeds"}
     return json.dumps({"model": cfg.model.__dict__, "train": {k: v for k, v in tcfg.items() if k not in skip},
                        "max_length": cfg.features.max_length, "counts": counts.tolist(),
                        "steps": steps_per_epoch, "policy": policy, "backend": backend_name()},
@@ -233,12 +234,14 @@ def _compile_key(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: 
 
 
 def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: str, strategy):
-    """A compiled model in its freshly initialised state for ``cfg.train.seed``.
+    """``(training_model, model)`` compiled and in the freshly initialised state of ``cfg.train.seed``.
 
-    Tracing a training step costs seconds on a CPU, much more than a smoke run's epoch; runs that differ
-    only in seed or augmentation (ablation seeds) reuse one compiled model of this process: the model is
-    rebuilt (cheap, no tracing) under the seed and its initial values, and a fresh optimizer state, are
-    assigned into the compiled one. The result equals a fresh build (tests/test_train.py checks it).
+    ``model`` is ``sernet.model.build_sernet(cfg)``; ``training_model`` puts the SpecAugment layer in front
+    of it (same variables) and is what ``fit`` trains. Tracing a training step costs seconds on a CPU, more
+    than a smoke run's epoch; runs that differ only in seed or augmentation (ablation seeds) reuse one
+    compiled model of this process: the model is rebuilt (cheap, no tracing) under the seed and its initial
+    values, and a fresh optimizer state, are assigned into the compiled one. The result equals a fresh
+    build's (tests/test_train.py checks it).
     """
     from sernet import losses
     from sernet import model as model_lib
@@ -246,24 +249,26 @@ def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, polic
     k = keras()
     key = None if strategy is not None else _compile_key(cfg, counts, steps_per_epoch, policy)
     if key is not None and key in _COMPILED:
-        model, optimizer_init = _COMPILED[key]
+        train_model, model, optimizer_init = _COMPILED[key]
         fresh = model_lib.build_sernet(cfg)  # same global RNG draws as a first build after set_random_seed
         for target, source in zip(model.variables, fresh.variables, strict=True):
             target.assign(source.value)
-        for target, value in zip(model.optimizer.variables, optimizer_init, strict=True):
+        for target, value in zip(train_model.optimizer.variables, optimizer_init, strict=True):
             target.assign(value)
-        return model
+        return train_model, model
     with _scope(strategy):
         model = model_lib.build_sernet(cfg)
-        model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch),
-                      loss=losses.make_loss(cfg.train, counts),
-                      metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
-        model.optimizer.build(model.trainable_variables)
+        train_model = training_model(model, MaskSpec.from_config(cfg.train))
+        train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch),
+                            loss=losses.make_loss(cfg.train, counts),
+                            metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
+        train_model.optimizer.build(train_model.trainable_variables)
     if key is not None:
         if len(_COMPILED) >= 16:
             _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = (model, [k.ops.convert_to_numpy(v.value) for v in model.optimizer.variables])
-    return model
+        _COMPILED[key] = (train_model, model,
+                          [k.ops.convert_to_numpy(v.value) for v in train_model.optimizer.variables])
+    return train_model, model
 
 
 def clear_compiled_models() -> None:
@@ -338,21 +343,25 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
     train_ds = split_batches(store, "train", cfg, training=True, epoch=state.epoch,
                              sample_weights=sample_weights, workers=workers)
     val_ds = split_batches(store, "val", cfg, training=False)
-    model = _compiled_model(cfg, counts, len(train_ds), policy, strategy)
+    train_model, model = _compiled_model(cfg, counts, len(train_ds), policy, strategy)
     if state.variables_file:
-        _load_variables(_all_variables(model), run.checkpoint / state.variables_file)
+        _load_variables(_all_variables(train_model), run.checkpoint / state.variables_file)
 
     if not state.stopped and state.epoch < tcfg.epochs:
         epoch_end = _make_epoch_callback(k, val_ds=val_ds, state=state, run=run,
-                                         patience=tcfg.early_stopping_patience)
+                                         patience=tcfg.early_stopping_patience, predict_model=model)
         board = k.callbacks.TensorBoard(log_dir=str(run.tensorboard), write_graph=False)
         if verbose is None:
             verbose = 1 if progress.enabled() else 0
-        model.fit(train_ds, epochs=tcfg.epochs, initial_epoch=state.epoch, shuffle=False, verbose=verbose,
-                  callbacks=[epoch_end, board, *callbacks])
+        # TensorFlow logs one-off C++ notices (e.g. oneDNN kernel fallbacks) to the stderr descriptor while
+        # the first steps run; they are noise to users and break notebook replays. Keras' own progress bar
+        # writes to stdout and stays visible.
+        with silenced_stderr():
+            train_model.fit(train_ds, epochs=tcfg.epochs, initial_epoch=state.epoch, shuffle=False,
+                            verbose=verbose, callbacks=[epoch_end, board, *callbacks])
     if state.best_file is None:
         raise SernetError(f"{run.state_json}: no epoch finished; nothing to evaluate")
-    _load_variables(list(model.variables), run.checkpoint / state.best_file)
+    _load_variables(list(train_model.variables), run.checkpoint / state.best_file)
     metrics = _evaluate_and_save(model, store, cfg, run, state)
     return TrainResult(run, metrics, pd.DataFrame(state.history))
 
