@@ -217,3 +217,10 @@ def test_matrix_trains_one_model_per_corpus_and_reuses_the_runs(tmp_path):
     again = cc.cross_corpus_matrix(cfg, corpora=corpora)
     assert (result.runs["a"] / "metrics.json").stat().st_mtime_ns == stamp  # loaded, not retrained
     pd.testing.assert_frame_equal(again.matrix(), uar)
+
+
+def test_cross_corpora_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SERNET_CROSS_CORPORA", raising=False)
+    cfg = sernet.config.load("full", SERNET_CROSS_CORPORA="ravdess=/data/r, iemocap=/data/i")
+    assert cfg.cross.corpora == ("ravdess=/data/r", "iemocap=/data/i")
+    assert sernet.config.load("smoke").cross.corpora == ()

@@ -101,3 +101,14 @@ def test_cross_corpus_matrix_on_two_prepared_corpora(prepared, home):
     test_sizes = {name: int((pd.read_csv(p / "manifest.csv")["split"] == "test").sum()) for name, p in prepared.items()}
     for (_, tested_on), m in result.metrics.items():
         assert 0 < m["n"] <= test_sizes[tested_on]
+
+
+def test_a_native_label_corpus_is_refused_with_the_file_and_the_label(prepared, home, tmp_path):
+    """The pipeline's models have the paper's 8 outputs: a corpus prepared with ``--labels native``
+    (RAVDESS calm) cannot be trained on, and the error says which file and which label."""
+    native = tmp_path / "ravdess-native"
+    fx = build_ravdess(tmp_path / "release", actors=range(1, 4))
+    assert cli_main(["-q", "prepare", "ravdess", str(fx.root), "--out", str(native), "--labels", "native"]) == 0
+    cfg = full_config(home, native)
+    with pytest.raises(sernet.errors.ManifestError, match=r"manifest\.csv.*'calm'"):
+        workspace.feature_store(cfg, workers=1)
