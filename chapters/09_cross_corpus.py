@@ -91,9 +91,9 @@ def long_term_spectrum(store, n_files):
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
 for name, corpus in corpora.items():
-    f, psd = long_term_spectrum(corpus.store, n_files=cfg.train.batch_size)
+    f, psd = long_term_spectrum(corpus.store, n_files=cfg.train.batch_size)  # a batch's worth of files
     ax.semilogy(f, psd, label=name)
-for edge in cfg.cross.b_band_hz:
+for edge in () if cfg.cross.corpora else cfg.cross.b_band_hz:  # synth_b's channel edges
     if edge:
         ax.axvline(edge, color="grey", ls=":")
 ax.set(xlabel="frequency (Hz)", ylabel="power density", title="long-term average spectrum")

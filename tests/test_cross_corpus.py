@@ -191,7 +191,7 @@ def test_unknown_normalisation_is_a_config_error():
 
 # ----------------------------------------------------------------------------------------------- matrix
 def test_matrix_trains_one_model_per_corpus_and_reuses_the_runs(tmp_path):
-    cfg = sernet.config.override(tiny_config(**{"train.epochs": 2}), {"home": str(tmp_path / "home")})
+    cfg = sernet.config.override(tiny_config(**{"train.epochs": 1}), {"home": str(tmp_path / "home")})
     corpora = {}
     for name, seed, classes in (("a", 0, EMOTIONS), ("b", 1, ("angry", "happy", "sad", "neutral", "fear"))):
         manifest = tmp_path / name / "manifest.csv"
