@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"model-only paths to time, a subset of {','.join(MODEL_PATHS)}")
     parser.add_argument("--cores", type=int, help="pin to this many cores and threads (e.g. 1)")
     parser.add_argument("--no-end-to-end", action="store_true", help="skip the audio -> prediction timings")
+    parser.add_argument("--layers", action="store_true",
+                        help="also profile the compiled model layer by layer at the largest batch size")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -73,6 +75,18 @@ def time_calls(fn: Callable[[], object], warmup: int, repeats: int) -> dict[str,
         fn()
         samples.append(time.perf_counter() - t0)
     return percentiles_ms(samples)
+
+
+def best_ms(fn: Callable[[], object], warmup: int, repeats: int) -> float:
+    """The fastest of ``repeats`` timed runs (ms) after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000.0
 
 
 _BLAS_LIMIT = None  # keeps the threadpoolctl limit alive for the process
@@ -251,6 +265,46 @@ class _device:
             self._ctx.__exit__(*exc)
 
 
+def layer_profile(model, cfg, batch: int, warmup: int, repeats: int, flops_table=None) -> list[dict]:
+    """Where the compiled forward pass spends its time, stage by stage.
+
+    Times the compiled prefix of the model up to each stage's output (``tf.function`` / ``jax.jit`` of a
+    functional sub-model whose output is summed to a scalar) and takes differences: a stage's time is what
+    adding it to the prefix costs. Best of ``repeats`` runs (the least disturbed by other processes).
+    Beside it, the stage's share of the FLOPs (``sernet.model.cost``): a stage whose time share is far above
+    its FLOP share is bound by something other than arithmetic (memory traffic, small kernels, overheads).
+    """
+    from sernet.backend import keras
+    from sernet.infer import KerasRunner, _mask_dtype
+
+    k = keras()
+    names = [layer.name for layer in model.layers if layer.name not in ("features", "mask")]
+    trunk = [n for n in names if n in ("frame_features", "multiscale_conv", "singlescale_conv", "projection",
+                                       "self_attention", "temporal_pooling", "dense", "logits")
+             or n.startswith("residual_") or n.startswith("conv_") or n.startswith("lstm")]
+    rng = np.random.default_rng(0)
+    length, d = cfg.features.max_length, int(model.input["features"].shape[-1])
+    x = rng.standard_normal((batch, length, d), dtype=np.float32)
+    mask = np.ones((batch, length), dtype=_mask_dtype(model))
+    rows, previous = [], 0.0
+    for name in trunk:
+        out = model.get_layer(name).output
+        out = out[0] if isinstance(out, (list, tuple)) else out
+        sub = k.Model(model.input, k.ops.sum(out))  # a scalar out: no activation copy in the timing
+        runner = KerasRunner(sub, length)
+        runner.n_features = d
+        t = best_ms(lambda r=runner: r.logits(x, mask), warmup, repeats)
+        share = None
+        if flops_table is not None and name in flops_table.index:
+            share = float(flops_table.loc[name, "share"])
+        rows.append({"stage": name, "cumulative_ms": t, "stage_ms": max(t - previous, 0.0), "flop_share": share})
+        previous = max(previous, t)
+    total = rows[-1]["cumulative_ms"] if rows else 1.0
+    for r in rows:
+        r["time_share"] = r["stage_ms"] / total
+    return rows
+
+
 def benchmark_audio(cfg) -> np.ndarray:
     """Exactly ``max_length`` frames of speech ((max_length - 1) * hop samples) from the synthetic voice."""
     from sernet.data.synthetic import synthesize_utterance
@@ -342,6 +396,10 @@ def run(args: argparse.Namespace) -> int:
                     convert_tflite(saved, export_dir / f"model_{q}.tflite", q)
         rows = model_only(model, cfg, paths, batch_sizes, warmup, repeats, export_dir, args.cores, flops)
     e2e, parts = ([], {}) if args.no_end_to_end else end_to_end(predictor, cfg, batch_sizes, warmup, repeats)
+    layers = []
+    if args.layers:
+        table = flops_per_utterance(cfg, model=model)
+        layers = layer_profile(model, cfg, max(batch_sizes), warmup, repeats, table)
     roof = matmul_gflops()
     report = {
         "machine": machine() | {"cores_pinned": cores, "matmul_gflops": roof},
@@ -351,6 +409,7 @@ def run(args: argparse.Namespace) -> int:
         "model_only": rows,
         "end_to_end": e2e,
         "end_to_end_breakdown_ms": parts,
+        "layer_profile": layers,
         "targets": targets(rows, e2e, flops, roof),
         "paper_table_6_1": [{"platform": p, "batch": b, "latency_ms": ms}
                             for (p, b), ms in paper.TABLE_6_1.items()],
@@ -400,6 +459,9 @@ def format_report(report: dict) -> str:
                   e.round(2).to_string(index=False),
                   "batch-1 breakdown (ms): " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k}: {v}"
                                                        for k, v in report["end_to_end_breakdown_ms"].items())]
+    if report.get("layer_profile"):
+        lines += ["", f"compiled forward pass by stage, batch {max(r['batch'] for r in report['model_only'])}:",
+                  pd.DataFrame(report["layer_profile"]).round(3).to_string(index=False)]
     lines += ["", "paper Table 6.1 (ms):", pd.DataFrame(report["paper_table_6_1"]).to_string(index=False)]
     lines += ["", "targets:", pd.DataFrame(report["targets"]).round(3).to_string(index=False)]
     return "\n".join(lines)
