@@ -193,8 +193,9 @@ plt.show()
 # float16 (weights) and dynamic-range int8 (weights; activations quantised on the fly). The time axis is
 # fixed to `max_length` frames — the shape the predictor always feeds. Each export runs the same real,
 # normalised test windows as the Keras model; we report the largest logit difference, the tolerance
-# (`deploy.parity_atol_*`) and how often the predicted label agrees. ONNX is not offered: for a
-# TensorFlow-backend Keras model it needs `tf2onnx`, which is not part of this stack.
+# (`deploy.parity_atol_*`) and how often the predicted label agrees. ONNX is not offered: `tf2onnx` 1.17
+# converts this SavedModel without complaint, but onnxruntime's logits then differ from the Keras model's by
+# up to 1.25 (84 % label agreement) — exactly the silent failure a parity check exists to catch.
 
 # %%
 out = workspace.home(cfg) / "exports" / run_dir.name  # what `sernet export RUN --out DIR` writes
@@ -364,10 +365,12 @@ for name, spec in sorted(serve.structured_outputs.items()):
 #   `no_speech`, broken files raise a one-line `AudioError`.
 # * Streaming reuses the STFT/mel frames, recomputes the prosody per window, and reproduces the offline
 #   prediction of the same window exactly, with no look-ahead and bounded memory.
-# * SavedModel and LiteRT float32 match the Keras model to float precision; float16 and int8 are 2× and
-#   ~4× smaller with small logit changes — judge them on label agreement, not just size.
-# * Measure latency with warm-up and percentiles; on CPU the model is compute-bound at batch 32 and
-#   overhead-bound at batch 1, and the end-to-end cost is dominated by prosodic feature extraction.
+# * SavedModel and LiteRT float32 match the Keras model to float precision; float16 and int8 shrink the
+#   weights 2× and 4× (the graph stays) with small logit changes — judge them on label agreement, not just
+#   size. A conversion that runs without error can still be wrong (ONNX here): always check parity.
+# * Measure latency with warm-up and percentiles and set it against a compute floor: the paper-size model
+#   is bound by arithmetic at batch 32, a small model by per-call overhead at batch 1, and end to end the
+#   prosodic feature extraction (Praat's pitch tracker) costs more than the model.
 #
 # ## Exercises
 #
@@ -380,8 +383,8 @@ for name, spec in sorted(serve.structured_outputs.items()):
 #    before a change is detected move?
 # 4. Replace the streaming prosody by the prosody of the *whole stream so far* (reuse instead of recompute):
 #    how far do the streamed probabilities move from the offline ones?
-# 5. Export with `--set features.max_length=150` (1.5 s windows): what happens to size, parity and
-#    latency per second of audio?
+# 5. Export the paper-size model of section 4 (`export.export_saved_model`, then `export.convert_tflite`)
+#    and set its float32 size beside Table 6.2's 9.2 MB: how much of the file is 4 bytes × parameters?
 # 6. Time `sernet bench latency --paths xla,compiled`: when does XLA pay off on CPU?
 # 7. Quantise with a representative dataset (full-integer int8, `converter.representative_dataset`): does
 #    label agreement stay above the dynamic-range export's?
