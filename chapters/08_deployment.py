@@ -72,8 +72,7 @@ print(f"{predictor.model.name}: {predictor.model.count_params():,} parameters; r
 manifest = read_manifest(workspace.corpus_manifest(cfg))
 test = manifest[manifest["split"] == "test"].groupby("label").head(1).head(4)
 results = predictor.predict(list(test["path"]))
-table = format_table(results, predictor.classes)
-print(table.replace(str(Path(test["path"].iloc[0]).parent) + "/", ""))
+print(format_table([dataclasses.replace(r, source=Path(r.source).name) for r in results], predictor.classes))
 print("true labels:", list(test["label"]))
 
 # %% [markdown]

@@ -175,3 +175,19 @@ def test_cli_predict_missing_model_is_a_one_line_error(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nope"), str(tmp_path / "a.wav")]) == 2
     err = capsys.readouterr().err
     assert "no such run" in err and "Traceback" not in err
+
+
+def test_cli_bench_latency_json_has_every_section(capsys):
+    sets = [a for k, v in TINY.items() if k.startswith("model.")
+            for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+    code = main([*sets, "--set", "features.max_length=50", "bench", "latency", "--json", "--paths", "compiled,call",
+                 "--batch-sizes", "1,2", "--repeats", "2", "--warmup", "1", "--layers"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {(r["path"], r["batch"]) for r in report["model_only"]} == {(p, b) for p in ("compiled", "call")
+                                                                       for b in (1, 2)}
+    assert all(r["p90_ms"] >= r["p50_ms"] > 0 for r in report["model_only"])
+    assert [r["batch"] for r in report["end_to_end"]] == [1, 2] and report["end_to_end"][0]["real_time_factor"] > 0
+    assert report["end_to_end_breakdown_ms"]["bound"] in ("spectral", "prosody", "model")
+    assert report["frames"] == 50 and report["layer_profile"][-1]["stage"] == "logits"
+    assert {t["target"].split(" p50")[0] for t in report["targets"]} >= {"model-only batch 1"}
