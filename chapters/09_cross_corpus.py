@@ -66,11 +66,13 @@ print("corpora:", ", ".join(cfg.cross.corpora) or "two synthetic corpora (cross.
 # whatever UAR is lost across them is lost to speakers and recording conditions alone.
 
 # %%
-for field in ("b_seed", "b_noise_fraction", "b_snr_db_range", "b_band_hz", "channel_order", "normalization",
-              "split"):
+synthetic_fields = () if cfg.cross.corpora else ("b_seed", "b_noise_fraction", "b_snr_db_range", "b_band_hz",
+                                                  "channel_order")
+for field in (*synthetic_fields, "normalization", "split"):
     print(f"cross.{field:18s} = {getattr(cfg.cross, field)!r}")
-print(f"synth.seed / noise_fraction / snr_db_range of synth_a: {cfg.synth.seed}, {cfg.synth.noise_fraction}, "
-      f"{cfg.synth.snr_db_range}")
+if synthetic_fields:
+    print(f"synth.seed / noise_fraction / snr_db_range of synth_a: {cfg.synth.seed}, {cfg.synth.noise_fraction}, "
+          f"{cfg.synth.snr_db_range}")
 
 # %%
 corpora = cross_corpus.load_corpora(cfg)
