@@ -135,6 +135,8 @@ def summarize(grid: pd.DataFrame, *, reference: str, paper_uar: Mapping[str, flo
         p_delta = p - p_ref
         if name == reference:
             verdict = "reference"
+        elif s["count"] < 2 or ref["count"] < 2:
+            verdict = "one seed: no noise estimate"
         elif abs(delta) < noise_z * se or se == 0 and delta == 0:
             verdict = "within noise"
         elif np.isnan(p_delta):

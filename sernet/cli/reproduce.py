@@ -4,9 +4,15 @@ Steps (run in order; ``--steps`` picks a subset)::
 
     corpus    the configured corpus: $SERNET_DATA/manifest.csv, else the synthetic corpus (generated once)
     dataset   dataset statistics (Tables 2.1/2.2 and the paper's internal checks)
+    features  the feature cache of the corpus (extracted once)
+    train     the base SER-Net run (cached under $SERNET_HOME/runs; a killed run resumes)
+    evaluate  Table 4.3 row, per-class table, §5.2 confusions, §5.3 errors by cause (synthetic corpus)
+    ablate    Table 4.4 ablations and Table 4.3 baselines over seeds (smoke: the first seed only)
+    attention the §5.1 attention claims as sign tests (synthetic corpus only)
+    report    write <out>/report.md with every table beside the paper's, and the figures
 
-Later steps (features, training, Table 4.3/4.4, deployment) are added here by their stages.
 Every step reads what earlier steps left in ``state`` and prints a table; nothing is hard-coded.
+Cached corpora, features and runs make a second ``sernet reproduce`` fast.
 """
 
 from __future__ import annotations
@@ -62,9 +68,167 @@ def step_dataset(cfg: Config, state: State, args: argparse.Namespace) -> None:
         print(stats.split_speaker_overlap(df).to_string())
 
 
+def _report(state: State):
+    from sernet.report import Report
+
+    if "report" not in state:
+        state["report"] = Report("SER-Net reproduction (sernet reproduce)")
+    return state["report"]
+
+
+# -- step: features ----------------------------------------------------------------------------------------
+def step_features(cfg: Config, state: State, args: argparse.Namespace) -> None:
+    """The corpus' feature cache (extracted on first use)."""
+    from sernet import workspace
+
+    _header("features")
+    store = workspace.feature_store(cfg, workers=args.workers)
+    state["store"] = store
+    print(f"{store.n} utterances in the feature cache "
+          f"({', '.join(f'{s}: {len(store.split_indices(s))}' for s in ('train', 'val', 'test'))})")
+
+
+def _store(cfg: Config, state: State, args: argparse.Namespace):
+    if "store" not in state:
+        step_features(cfg, state, args)
+    return state["store"]
+
+
+# -- step: train -------------------------------------------------------------------------------------------
+def step_train(cfg: Config, state: State, args: argparse.Namespace) -> None:
+    """Train (or load) the base run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sernet import experiments, plots
+    from sernet.train.schedule import schedule_curve
+
+    _header(f"training SER-Net ({cfg.model.architecture}, seed {cfg.train.seed})")
+    store = _store(cfg, state, args)
+    result = experiments.run_or_load(cfg, store)
+    state["result"] = result
+    m = result.metrics
+    print(f"run: {result.run_dir.path}")
+    print(f"best epoch {m['best_epoch']} of {m['epochs_run']}, validation UAR {m['best_val_uar']:.3f}")
+    rep = _report(state)
+    rep.heading("Training")
+    rep.text(f"Profile `{cfg.profile}`, run `{result.run_dir.path.name}`: best epoch {m['best_epoch']} of "
+             f"{m['epochs_run']} (early stopping on validation UAR, patience {cfg.train.early_stopping_patience}).")
+    rep.figure("learning_curves", plots.learning_curves(result.history, best_epoch=result.best_epoch),
+               caption="training loss and validation UAR/WAR per epoch")
+    steps_per_epoch = int(-(-len(store.split_indices("train")) // cfg.train.batch_size))
+    steps, rates = schedule_curve(cfg.train, steps_per_epoch)
+    rep.figure("lr_schedule", plots.lr_schedule(steps, rates, steps_per_epoch=steps_per_epoch),
+               caption="warmup + cosine learning-rate schedule")
+
+
+# -- step: evaluate ----------------------------------------------------------------------------------------
+def step_evaluate(cfg: Config, state: State, args: argparse.Namespace) -> None:
+    """Table 4.3 (our row), per-class, confusions and error causes."""
+    from sernet import experiments, metrics, paper, plots
+
+    if "result" not in state:
+        step_train(cfg, state, args)
+    result, store = state["result"], _store(cfg, state, args)
+    test = result.metrics["test"]
+    rep = _report(state)
+    rep.heading("Evaluation (test split)")
+    overall = metrics.results_table({"SER-Net": test})
+    per_class = metrics.per_class_table(test)
+    pairs = metrics.pair_confusions(test)
+    _header("Table 4.3 row (test, %), paper beside")
+    print(metrics.format_table(overall))
+    _header("per-class (test, %), paper beside")
+    print(metrics.format_table(per_class))
+    _header("§5.2 confusion pairs (row-normalised rates; rank among 28 pairs)")
+    print(pairs.round(3).to_string())
+    rep.table("Table 4.3, SER-Net row (%)", overall, note=f"{test['n']} test utterances; chance UAR 12.5 %.")
+    rep.table("Per-class precision / recall / F1 (%)", per_class)
+    rep.table("§5.2 confusion pairs", pairs, decimals=3)
+    rep.figure("confusion", plots.confusion_heatmap(metrics.confusion_frame(test, normalize=True),
+                                                    highlight=paper.CONFUSIONS_5_2),
+               caption="row-normalised confusion matrix; boxes: the paper's §5.2 pairs")
+    if "blend_label" in store.index.columns:
+        causes = experiments.errors_by_cause(result.run_dir.read_predictions(),
+                                             experiments.synthetic_causes(store.index))
+        _header("§5.3 errors by cause (val + test, %)")
+        print(causes.round(1).to_string())
+        rep.table("§5.3 errors by cause (val + test, %)", causes,
+                  note="Causes are recorded facts of the synthetic utterances; an error may carry several.")
+
+
+# -- step: ablate ------------------------------------------------------------------------------------------
+def step_ablate(cfg: Config, state: State, args: argparse.Namespace) -> None:
+    """Table 4.4 and Table 4.3 over seeds."""
+    from sernet import experiments, paper, plots
+
+    store = _store(cfg, state, args)
+    seeds = tuple(cfg.train.ablation_seeds)
+    if args.ablation_seeds is not None:
+        seeds = seeds[: args.ablation_seeds]
+    elif cfg.profile == "smoke":
+        seeds = seeds[:1]
+    rep = _report(state)
+    rep.heading(f"Ablations and baselines ({len(seeds)} seed(s): {list(seeds)})")
+    grid = experiments.run_grid(cfg, experiments.ABLATIONS, seeds, store=store, desc="ablations")
+    summary = experiments.summarize(grid, reference="Full Model", paper_uar=paper.TABLE_4_4)
+    _header(f"Table 4.4 (test UAR %, {len(seeds)} seed(s)), paper beside")
+    cols = ["seeds", "mean", "std", "delta", "delta_se", "paper", "paper_delta", "verdict"]
+    print(summary[cols].round(1).to_string())
+    rep.table("Table 4.4: ablations (test UAR %)", summary[cols],
+              note="verdict: |delta| < 2 standard errors over seeds = within noise; with one seed there is "
+                   "no noise estimate (add seeds with --ablation-seeds; Chapter 6 runs three).")
+    rep.figure("ablation_deltas", plots.ablation_deltas(summary), caption="Δ UAR vs the full model")
+    base = experiments.run_grid(cfg, experiments.BASELINES, seeds, store=store, desc="baselines")
+    table = experiments.summarize_table_4_3(base)
+    _header("Table 4.3 (test, %, mean and std over seeds), paper beside")
+    print(table.round(1).to_string())
+    rep.table("Table 4.3: baselines (test, %)", table)
+
+
+# -- step: attention ---------------------------------------------------------------------------------------
+def step_attention(cfg: Config, state: State, args: argparse.Namespace) -> None:
+    """§5.1 claims on the synthetic corpus' ground truth."""
+    import numpy as np
+
+    from sernet import experiments
+
+    store = _store(cfg, state, args)
+    if "silence_spans" not in store.index.columns:
+        print("attention: the corpus has no silence/accent ground truth (not synthetic); skipped")
+        return
+    if "result" not in state:
+        step_train(cfg, state, args)
+    rows = np.concatenate([store.split_indices("val"), store.split_indices("test")])
+    items = experiments.attention_frames(state["result"].load_model(), store, cfg, rows)
+    claims = experiments.attention_claims(experiments.attention_checks(items))
+    _header("§5.1 attention claims (sign tests over utterances)")
+    print(claims.round(3).to_string())
+    _report(state).table("§5.1 attention claims", claims, decimals=3)
+
+
+# -- step: report ------------------------------------------------------------------------------------------
+def step_report(cfg: Config, state: State, args: argparse.Namespace) -> None:
+    """Write report.md and the figures."""
+    from sernet import config as config_lib
+
+    rep = _report(state)
+    rep.heading("Configuration")
+    rep.text("```\n" + config_lib.describe(cfg) + "\n```")
+    path = rep.write(args.out)
+    _header("report")
+    print(f"wrote {path} ({len(rep.figures)} figures)")
+
+
 STEPS: dict[str, Callable[[Config, State, argparse.Namespace], None]] = {
     "corpus": step_corpus,
     "dataset": step_dataset,
+    "features": step_features,
+    "train": step_train,
+    "evaluate": step_evaluate,
+    "ablate": step_ablate,
+    "attention": step_attention,
+    "report": step_report,
 }
 
 
@@ -74,6 +238,9 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", default=",".join(STEPS),
                    help=f"comma-separated steps to run, in order (default: all: {','.join(STEPS)})")
     p.add_argument("--workers", type=int, default=None, help="worker processes for corpus/feature work")
+    p.add_argument("--out", default="sernet-report", help="report folder (default: ./sernet-report)")
+    p.add_argument("--ablation-seeds", type=int, default=None,
+                   help="how many of train.ablation_seeds the ablate step runs (default: all; smoke: 1)")
     p.set_defaults(func=run)
 
 
