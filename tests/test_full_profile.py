@@ -63,9 +63,17 @@ def test_reproduce_runs_end_to_end_on_a_prepared_corpus(prepared, home, tmp_path
     assert "profile full" in out
     assert f"{prepared['ravdess']}" in out and f"({n} utterances)" in out
     assert "synthetic" not in out.split("== Table 2.1")[0]  # the real corpus, not the generator
-    # a report folder, where the reproduce step that writes one exists, holds a non-empty report.md
-    for report in [*tmp_path.rglob("report.md"), *home.rglob("report.md")]:
-        assert report.stat().st_size > 0
+    from sernet.cli.reproduce import STEPS
+    from sernet.train import RunDir
+
+    if "train" in STEPS:  # the standard run, trained in the full profile on the prepared corpus
+        runs = [RunDir(p) for p in (home / "runs").iterdir() if not p.name.startswith(("cross-", "full-tiny"))]
+        saved = [json.loads(r.config_json.read_text())["config"] for r in runs if r.complete]
+        assert any(c["profile"] == "full" and c["data_root"] == str(prepared["ravdess"]) for c in saved)
+    if "report" in STEPS:  # the report folder (default ./sernet-report) holds the full profile's report
+        reports = [*tmp_path.rglob("report.md"), *home.rglob("report.md")]
+        assert reports, "sernet reproduce wrote no report.md"
+        assert "profile: full" in reports[0].read_text()
 
 
 def test_features_and_training_in_the_full_profile(prepared, home):
