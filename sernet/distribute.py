@@ -16,7 +16,8 @@ batch) is split across the replicas, and the gradients are all-reduced before ea
 GPUs sees the same batches and learning-rate schedule as a run on one, up to BatchNormalization statistics
 (computed per replica) and float summation order.
 
-Use it around :func:`sernet.train.train`::
+:func:`sernet.train.train` applies ``train.distribution`` itself when no ``strategy`` is passed, so
+``sernet --set train.distribution=mirrored reproduce`` (or any verb that trains) is enough. Explicitly::
 
     from sernet import distribute
     with distribute.distribution_scope(cfg) as strategy:
