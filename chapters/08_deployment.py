@@ -319,6 +319,10 @@ print("breakdown, p50 (ms):", {k: (round(v, 1) if isinstance(v, float) else v) f
 # >   arithmetic: a faster CPU or a GPU, not a faster call path.
 # > * **Trained smoke model.** About 0.02 GFLOP per window: at batch 1 its latency is per-call overhead, so
 # >   LiteRT, the thinnest call path, is fastest there; at larger batches the compiled Keras graph catches up.
+# >   So the float32 LiteRT export (`Predictor.load(out / "model_fp32.tflite")`, equal to Keras to ~1e-6)
+# >   is the fastest way to answer single requests; loaded from a run directory, `Predictor` runs the
+# >   compiled Keras graph: exact, no conversion step, attention weights available, and at most a
+# >   millisecond or two slower — noise next to the features.
 # > * **End to end**, the *features* cost more than the model, and of the features the prosody — Praat's
 # >   autocorrelation pitch tracker above all — is the largest part: that is the bound on the real-time
 # >   factor. A faster pitch tracker (or reusing pitch across overlapping windows, at the cost of exactness)
