@@ -46,15 +46,25 @@ class FakeStore:
         return (np.asarray(x, np.float32) - self.norm_mean) / self.norm_std
 
 
+TINY: dict[str, object] = {
+    "model.conv_filters": (4, 4, 4), "model.channels": 8, "model.residual_blocks": 1,
+    "model.attention_heads": 1, "model.dense_units": 8, "model.pooling_units": 8,
+    "model.mel_projection_dim": 4, "model.cnn_filters": (4, 8), "model.lstm_units": (8,),
+    "features.max_length": 32, "train.batch_size": 16, "train.epochs": 4, "train.warmup_steps": 3,
+    "train.early_stopping_patience": 3, "train.mixed_precision": "float32",
+}
+"""Overrides that shrink the smoke config to a model that trains in a second or two."""
+
+
 def tiny_config(**changes):
-    """The smoke config shrunk to a model that trains in a second or two."""
-    cfg = sernet.config.load("smoke")
-    base = {
-        "model.conv_filters": (4, 4, 4), "model.channels": 8, "model.residual_blocks": 1,
-        "model.attention_heads": 1, "model.dense_units": 8, "model.pooling_units": 8,
-        "model.mel_projection_dim": 4, "model.cnn_filters": (4, 8), "model.lstm_units": (8,),
-        "features.max_length": 32, "train.batch_size": 16, "train.epochs": 4, "train.warmup_steps": 3,
-        "train.early_stopping_patience": 3, "train.mixed_precision": "float32",
-    }
-    base.update(changes)
-    return sernet.config.override(cfg, base)
+    """The smoke config with :data:`TINY` (and ``changes``) applied."""
+    return sernet.config.override(sernet.config.load("smoke"), {**TINY, **changes})
+
+
+def tiny_cli_args(**changes) -> list[str]:
+    """:data:`TINY` (and ``changes``) as ``--set KEY=VALUE`` command-line arguments."""
+    args = []
+    for key, value in {**TINY, **changes}.items():
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        args += ["--set", f"{key}={text}"]
+    return args

@@ -255,7 +255,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--steps: unknown step(s) {unknown}; expected some of {list(STEPS)}")
     state: State = {}
     for name, step in STEPS.items():
-        needs_corpus = name != "corpus" and "manifest" not in state
-        if name in wanted or (needs_corpus and any(w != "corpus" for w in wanted)):
+        if name in wanted or name == "corpus":  # every step works on the corpus: locate it first
             step(cfg, state, args)
     return 0
