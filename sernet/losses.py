@@ -34,7 +34,8 @@ def class_weights(counts, mode: str = "balanced") -> np.ndarray:
     Parameters
     ----------
     counts : array-like [shape=(n_classes,)]
-        Training examples per class (all positive).
+        Training examples per class. A class with no examples (a corpus that cannot supply it, e.g.
+        contempt in RAVDESS) gets weight 0; the others are balanced among themselves.
     mode : {"balanced", "none"}
         ``"balanced"``: scikit-learn's inverse frequency ``n / (n_classes · count_c)``, which has a
         count-weighted mean of 1 (the average example keeps weight 1); ``"none"``: all ones.
@@ -46,7 +47,7 @@ def class_weights(counts, mode: str = "balanced") -> np.ndarray:
     Raises
     ------
     ConfigError
-        Unknown mode, or a class without examples (its weight would be infinite).
+        Unknown mode, negative counts, or no examples at all.
 
     Examples
     --------
@@ -60,11 +61,13 @@ def class_weights(counts, mode: str = "balanced") -> np.ndarray:
         raise ConfigError(f"class counts must be a non-empty 1-D array, got shape {counts.shape}")
     if mode == "none":
         return np.ones_like(counts)
-    if np.any(counts <= 0):
-        empty = np.flatnonzero(counts <= 0).tolist()
-        raise ConfigError(f"class counts {counts.tolist()}: classes {empty} have no examples; "
-                          "balanced weights would be infinite")
-    return counts.sum() / (counts.size * counts)
+    if np.any(counts < 0) or counts.sum() <= 0:
+        raise ConfigError(f"class counts {counts.tolist()}: negative, or no examples at all")
+    present = counts > 0
+    weights = np.zeros_like(counts)
+    # scikit-learn's compute_class_weight("balanced") over the classes that occur.
+    weights[present] = counts.sum() / (np.count_nonzero(present) * counts[present])
+    return weights
 
 
 def make_loss(tcfg: TrainConfig, class_counts=None, *, per_class_alpha: bool = False):

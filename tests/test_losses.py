@@ -111,6 +111,15 @@ def test_scalar_alpha_only_rescales_the_multiclass_loss():
                                0.25 * focal_loss_reference(y, logits, alpha=1.0), rtol=1e-12)
 
 
+def test_absent_classes_get_zero_weight_and_the_rest_are_balanced():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    w = class_weights([30, 0, 10])
+    assert w[1] == 0.0
+    y = np.array([0] * 30 + [2] * 10)
+    np.testing.assert_allclose(w[[0, 2]], compute_class_weight("balanced", classes=np.array([0, 2]), y=y))
+
+
 def test_class_weights_match_sklearn_balanced():
     counts = np.array([50, 10, 25, 5])
     labels = np.repeat(np.arange(4), counts)
@@ -123,14 +132,15 @@ def test_class_weights_match_sklearn_balanced():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: class_weights([3, 0, 2]), "no examples"),
+        (lambda: class_weights([3, -1, 2]), "negative"),
+        (lambda: class_weights([0, 0]), "no examples"),
         (lambda: class_weights([3, 2], "inverse"), "unknown mode"),
         (lambda: make_loss(dataclasses.replace(sernet.config.load("smoke").train, loss="hinge")), "train.loss"),
         (lambda: make_loss(dataclasses.replace(sernet.config.load("smoke").train, class_weighting="balanced"),
                            per_class_alpha=True), "needs class_counts"),
         (lambda: make_loss(sernet.config.load("smoke").train, [1, 2, 3]), "expected 8"),
     ],
-    ids=["empty_class", "bad_mode", "bad_loss", "no_counts", "wrong_length"],
+    ids=["negative_count", "no_examples", "bad_mode", "bad_loss", "no_counts", "wrong_length"],
 )
 def test_errors(call, match):
     with pytest.raises(ConfigError, match=match):
