@@ -88,7 +88,8 @@ print("true labels:", list(test["label"]))
 # * the utterance's probabilities are the **mean of the windows' softmax probabilities** (each window
 #   counts the same); the label is their argmax.
 #
-# A 24-second recording of one test speaker (from `streaming.demo_recording`, used again below):
+# A long recording of one test speaker, three utterances each of four emotions in a row
+# (`streaming.demo_recording`, used again below):
 
 # %%
 y, truth, _ = streaming.demo_recording(cfg)
@@ -103,7 +104,7 @@ print("aggregated:", long.label, {k: round(v, 3) for k, v in long.probabilities.
 # The per-window labels barely change although the emotion does, every few seconds. The reason is the
 # feature recipe, not the windowing: `predict` extracts features from the *whole* input, exactly as
 # training does for an utterance, so the utterance-level prosodic descriptors (F0 mean/range, energy,
-# speaking rate, jitter, ...: 13 of the 268 columns) are statistics of all 24 s and identical in every
+# speaking rate, jitter, ...: 13 of the 268 columns) are statistics of the whole recording and identical in every
 # window. That is right for an utterance, and wrong for a recording whose emotion changes: there the
 # descriptors must describe each window, which is what the stream in section 2 does.
 #
@@ -145,7 +146,8 @@ rec = streaming.StreamingRecognizer(predictor)
 estimates = rec.run(y)
 times, offline = streaming.offline_estimates(predictor, y)
 streamed = streaming.estimates_array(estimates, len(predictor.classes))
-print(f"{len(estimates)} estimates, one every {cfg.deploy.stream_hop_s} s over {len(y) / cfg.features.sample_rate_hz:.2f} s")
+print(f"{len(estimates)} estimates, one every {cfg.deploy.stream_hop_s} s over {len(y) / cfg.features.sample_rate_hz:.2f} s, "
+      f"window W = {streaming.window_samples(cfg) / cfg.features.sample_rate_hz:.2f} s")
 print("streamed == offline windowed prediction (max |Δp| < 1e-4):", bool(np.nanmax(np.abs(streamed - offline)) < 1e-4))
 print(f"buffers now: {rec.buffered_samples()[0]} samples, {rec.buffered_samples()[1]} frames "
       f"(bound: {streaming.window_samples(cfg) + rec.step + rec.chunk_samples} samples)")
@@ -182,8 +184,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The estimate follows the change with a lag of up to one window (3 s): an emission at `t` describes
-# `t − 3 s … t`.
+# The estimate follows a change with a lag of up to one window `W`: an emission at `t` describes
+# `t − W … t`.
 #
 # ## 3. Export: SavedModel and LiteRT
 #
@@ -379,7 +381,7 @@ for name, spec in sorted(serve.structured_outputs.items()):
 #
 # 1. Run `sernet bench latency --cores 1` and `sernet bench latency`: how much of the batch-32 latency
 #    scales with cores, and does the batch-1 latency move at all? What does that say about the bound?
-# 2. Set `deploy.window_hop_s` to 3.0 (no overlap) and to 0.25 and predict the 24 s recording: how do the
+# 2. Set `deploy.window_hop_s` to 3.0 (no overlap) and to 0.25 and predict the long recording: how do the
 #    per-window labels and the aggregated probabilities change? Replace the mean by a max over windows —
 #    when would that be the better aggregate?
 # 3. Stream with `deploy.stream_hop_s` 0.1 and 1.0: how do compute per second of audio and the delay

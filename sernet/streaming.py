@@ -3,8 +3,8 @@
 What an estimate is
 -------------------
 At every emission time ``t`` (a multiple of ``cfg.deploy.stream_hop_s``) the recognizer estimates the emotion of
-the **window** ``y[t - W : t]`` with ``W = (max_length - 1) * hop`` samples (2.99 s in both profiles' 10 ms
-framing): exactly ``max_length`` centred frames, i.e. one model window, no cropping. Before ``W`` samples have
+the **window** ``y[t - W : t]`` with ``W = (max_length - 1) * hop`` samples (2.99 s for 300 frames at a 10 ms
+hop): exactly ``max_length`` centred frames, i.e. one model window, no cropping. Before ``W`` samples have
 arrived the window is ``y[0 : t]`` (fewer frames, padded and masked). By construction the estimate equals what
 the offline predictor gives for the same span, ``Predictor.predict(y[t - W : t])`` (:func:`offline_estimates`);
 ``tests/test_streaming.py`` checks that.
@@ -27,7 +27,7 @@ Latency and memory
 - Algorithmic latency: **none beyond the window itself** - an estimate for ``t`` needs audio up to ``t`` only
   (the last frames are zero-padded at ``t`` exactly as offline; Δ uses the offline edge rule, no look-ahead).
   It is emitted when the chunk containing sample ``t`` arrives: at most one chunk (``chunk_ms``) later. The
-  estimate describes a 2.99 s window, so a change of emotion shows fully only ~W after it happens.
+  estimate describes a whole window, so a change of emotion shows fully only ~W after it happens.
 - Compute per emission is constant (one window of prosody + 4 STFT frames + one forward pass), whatever the
   stream length; :attr:`StreamEstimate.compute_ms` records it.
 - Memory is bounded: the audio buffer keeps at most ``W + stream hop + chunk`` samples and the frame cache at
