@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -296,7 +295,8 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
     resume : bool
         Continue from the last checkpoint in ``run_dir`` (default). False: start over (deletes it).
     strategy : tf.distribute.Strategy or keras.distribution.Distribution, optional
-        Model and optimizer are created inside ``strategy.scope()`` (e.g. ``MirroredStrategy``). None:
+        Model and optimizer are created inside ``strategy.scope()`` (e.g. ``MirroredStrategy``). Default:
+        the strategy of ``cfg.train.distribution`` (``sernet.distribute``; "none": one device). None:
         the strategy of ``cfg.train.distribution`` (``sernet.distribute``; none by default).
     callbacks : tuple of keras.callbacks.Callback
         Extra callbacks, run after the checkpoint of each epoch has been written.
@@ -309,6 +309,19 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
     -------
     TrainResult
     """
+    if strategy is None and getattr(cfg.train, "distribution", "none") != "none":
+        from sernet import distribute
+
+        with distribute.distribution_scope(cfg) as configured:
+            if configured is not None:
+                return _train(cfg, store, run_dir, resume=resume, strategy=configured, callbacks=callbacks,
+                              verbose=verbose, workers=workers)
+    return _train(cfg, store, run_dir, resume=resume, strategy=strategy, callbacks=callbacks, verbose=verbose,
+                  workers=workers)
+
+
+def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, callbacks: tuple,
+           verbose: int | None, workers: int) -> TrainResult:
     k = keras()
     tcfg = cfg.train
     run = RunDir(run_dir)
@@ -413,10 +426,3 @@ def evaluate_run(run_dir: str | Path, store, *, splits: tuple[str, ...] = ("val"
         ds = split_batches(store, split, cfg, training=False)
         out[split] = evaluate_probabilities(np.asarray(store.labels)[ds.order], predict_probabilities(model, ds))
     return out
-
-
-def timed(fn, *args, **kwargs) -> tuple[Any, float]:
-    """``(fn(*args, **kwargs), seconds)``."""
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
