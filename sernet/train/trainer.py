@@ -208,6 +208,17 @@ class TrainResult:
 
 
 # ----------------------------------------------------------------------------------------------- train
+def _tensorboard(k, run: RunDir) -> list:
+    """Keras' TensorBoard callback when its writer is installed (it needs ``tensorflow`` and
+    ``tensorboard``, also on the JAX/PyTorch backends); nothing otherwise, so a JAX-only install trains."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("tensorboard") is None:
+        return []
+    with silenced_stderr():  # on JAX/PyTorch this imports TensorFlow, which logs to stderr
+        return [k.callbacks.TensorBoard(log_dir=str(run.tensorboard), write_graph=False)]
+
+
 def _scope(strategy):
     """The strategy's scope: a ``tf.distribute.Strategy`` or a ``keras.distribution.Distribution`` (both
     have ``.scope()``), or nothing."""
@@ -363,7 +374,7 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
     if not state.stopped and state.epoch < tcfg.epochs:
         epoch_end = _make_epoch_callback(k, val_ds=val_ds, state=state, run=run,
                                          patience=tcfg.early_stopping_patience, predict_model=model)
-        board = k.callbacks.TensorBoard(log_dir=str(run.tensorboard), write_graph=False)
+        board = _tensorboard(k, run)
         if verbose is None:
             verbose = 1 if progress.enabled() else 0
         # TensorFlow logs one-off C++ notices (e.g. oneDNN kernel fallbacks) to the stderr descriptor while
@@ -371,7 +382,7 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
         # writes to stdout and stays visible.
         with silenced_stderr():
             train_model.fit(train_ds, epochs=tcfg.epochs, initial_epoch=state.epoch, shuffle=False,
-                            verbose=verbose, callbacks=[epoch_end, board, *callbacks])
+                            verbose=verbose, callbacks=[epoch_end, *board, *callbacks])
     if state.best_file is None:
         raise SernetError(f"{run.state_json}: no epoch finished; nothing to evaluate")
     _load_variables(list(train_model.variables), run.checkpoint / state.best_file)
