@@ -109,8 +109,9 @@ print(f"\nmean seed-to-seed std of UAR: {noise:.1f} points (paper deltas are 1.5
 # > least), and SER-Net beats CNN-LSTM, LSTM and CNN by 3.0, 4.6 and 7.2 points.
 # >
 # > **We measured:** the tables above. On the smoke corpus (64 test utterances, 3 seeds, a ~4× narrower
-# > model trained for a few epochs) seed-to-seed noise is of the same size as the paper's deltas, so most
-# > verdicts read "within noise": our data neither confirms nor refutes those rows. A row marked
+# > model trained for a few epochs) seed-to-seed noise is of the same size as the paper's deltas, so a
+# > verdict "within noise" is to be expected: for such a row our data neither confirms nor refutes the
+# > paper. A row marked
 # > "same sign as paper" is an effect larger than our noise in the paper's direction; "opposite sign" one
 # > larger than our noise against it. The `full` profile (a real corpus, 100 epochs) runs the same cells.
 
