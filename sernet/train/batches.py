@@ -29,6 +29,28 @@ from sernet.train.augment import MaskSpec
 
 _PyDataset = keras().utils.PyDataset
 
+NORMALIZED_CACHE_BYTES = 256 * 2**20
+"""Normalised float32 frames are kept in memory (per process, per store) up to this many bytes, so the
+many short runs of a grid (Chapter 6) do not convert and normalise the same utterances again; larger
+corpora read the memory-mapped cache every time."""
+
+_NORMALIZED: dict[int, tuple[object, dict[int, np.ndarray], list[int]]] = {}
+
+
+def normalized_frames(store, i: int) -> np.ndarray:
+    """``store.normalize(store.frames(i))`` as float32, from the in-memory cache when it fits."""
+    entry = _NORMALIZED.get(id(store))
+    if entry is None or entry[0] is not store:
+        entry = _NORMALIZED[id(store)] = (store, {}, [0])
+    _, frames, used = entry
+    x = frames.get(i)
+    if x is None:
+        x = np.asarray(store.normalize(np.asarray(store.frames(i), dtype=np.float32)), dtype=np.float32)
+        if used[0] + x.nbytes <= NORMALIZED_CACHE_BYTES:
+            frames[i] = x
+            used[0] += x.nbytes
+    return x
+
 
 class FeatureBatches(_PyDataset):
     """Batches of one split of a ``FeatureStore``.
@@ -108,8 +130,7 @@ class FeatureBatches(_PyDataset):
         rng = np.random.default_rng([self.seed, self.epoch, b])
         xs, ms = [], []
         for i in rows:
-            frames = self.store.normalize(np.asarray(self.store.frames(int(i)), dtype=np.float32))
-            x, m = pad_or_crop(frames, self.max_length, self.crop, rng)
+            x, m = pad_or_crop(normalized_frames(self.store, int(i)), self.max_length, self.crop, rng)
             xs.append(x)
             ms.append(m)
         features = np.stack(xs).astype(np.float32)
