@@ -156,7 +156,7 @@ def test_cli_reproduce_prints_the_dataset_tables_of_a_prepared_corpus(tmp_path, 
         (tmp_path / p).write_bytes(b"")  # read_manifest does not open audio here
     df.to_csv(tmp_path / "manifest.csv", index=False)
     monkeypatch.setenv("SERNET_DATA", str(tmp_path))
-    assert main(["--quiet", "reproduce"]) == 0
+    assert main(["--quiet", "reproduce", "--steps", "corpus,dataset"]) == 0
     out = capsys.readouterr().out
     assert "Table 2.2" in out and "Fear and Surprise" in out and "speaker overlap" in out
     assert "(200 utterances)" in out
