@@ -175,17 +175,22 @@ def synthetic_causes(index: pd.DataFrame) -> pd.DataFrame:
 
     ``ambiguous``: drawn from a blend of two classes (``blend_label``); ``atypical speaker``: expressiveness
     outside the typical speakers' range; ``background noise``: noise added (``snr_db`` set); ``short``:
-    among the shortest quarter of the corpus (``duration_s``). Needs the synthetic manifest's columns.
+    among the shortest quarter of the corpus (``duration_s``). A cause whose ground-truth column the
+    manifest lacks (a real corpus) is left out; ``short`` is always available.
     """
     from sernet.data.synthetic import TYPICAL_EXPRESSIVENESS
 
-    blend = index["blend_label"].fillna("").astype(str).str.len() > 0
-    expr = index["expressiveness"].astype(float)
-    atypical = (expr < TYPICAL_EXPRESSIVENESS[0]) | (expr > TYPICAL_EXPRESSIVENESS[1])
-    noisy = pd.to_numeric(index["snr_db"], errors="coerce").notna()
-    short = index["duration_s"].astype(float) <= index["duration_s"].astype(float).quantile(0.25)
-    return pd.DataFrame({"ambiguous": blend, "atypical speaker": atypical, "background noise": noisy,
-                         "short": short}, index=index.index)
+    causes = {}
+    if "blend_label" in index:
+        causes["ambiguous"] = index["blend_label"].fillna("").astype(str).str.len() > 0
+    if "expressiveness" in index:
+        expr = index["expressiveness"].astype(float)
+        causes["atypical speaker"] = (expr < TYPICAL_EXPRESSIVENESS[0]) | (expr > TYPICAL_EXPRESSIVENESS[1])
+    if "snr_db" in index:
+        causes["background noise"] = pd.to_numeric(index["snr_db"], errors="coerce").notna()
+    duration = index["duration_s"].astype(float)
+    causes["short"] = duration <= duration.quantile(0.25)
+    return pd.DataFrame(causes, index=index.index)
 
 
 def errors_by_cause(predictions: pd.DataFrame, causes: pd.DataFrame) -> pd.DataFrame:

@@ -266,3 +266,18 @@ def test_single_device_strategy_trains(store, tmp_path):
     result = train(cfg, store, tmp_path / "strategy", resume=False,
                    strategy=tf.distribute.OneDeviceStrategy("/cpu:0"))
     assert 0.0 <= result.metrics["test"]["uar"] <= 1.0
+
+
+def test_error_causes_use_the_ground_truth_a_manifest_has():
+    import pandas as pd
+
+    from sernet import experiments
+
+    real = pd.DataFrame({"duration_s": [1.0, 2.0, 3.0, 4.0]})
+    assert list(experiments.synthetic_causes(real).columns) == ["short"]
+    synthetic = real.assign(blend_label=["", "sad", "", ""], expressiveness=[1.0] * 4, snr_db=[None, 10, None, None])
+    causes = experiments.synthetic_causes(synthetic)
+    assert list(causes.columns) == ["ambiguous", "atypical speaker", "background noise", "short"]
+    assert causes["ambiguous"].tolist() == [False, True, False, False]
+    assert causes["background noise"].tolist() == [False, True, False, False]
+    assert causes["short"].tolist() == [True, False, False, False]
