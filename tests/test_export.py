@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny import TINY_MODEL
 
 import sernet
 from sernet.errors import SernetError
@@ -13,12 +14,7 @@ from sernet.export import FORMATS, REPORT_FILE, export_model, parity_windows, si
 from sernet.infer import Predictor
 
 TINY = {
-    "model.conv_filters": (8, 8, 8),
-    "model.channels": 16,
-    "model.residual_blocks": 1,
-    "model.attention_heads": 2,
-    "model.pooling_units": 8,
-    "model.dense_units": 16,
+    **TINY_MODEL,
     "features.max_length": 100,
 }
 

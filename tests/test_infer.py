@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+from tiny import TINY_MODEL
 
 import sernet
 from sernet.cli import main
@@ -15,12 +16,7 @@ from sernet.errors import AudioError, SernetError
 from sernet.infer import NO_SPEECH, Predictor, frame_windows, window_starts, write_metadata
 
 TINY = {
-    "model.conv_filters": (8, 8, 8),
-    "model.channels": 16,
-    "model.residual_blocks": 1,
-    "model.attention_heads": 2,
-    "model.pooling_units": 8,
-    "model.dense_units": 16,
+    **TINY_MODEL,
     "features.max_length": 100,  # 1 s windows keep the tests fast
     "deploy.window_hop_s": 0.5,
 }

@@ -12,6 +12,7 @@ import textwrap
 import numpy as np
 import pytest
 from layer_checks import check_layer
+from tiny import TINY_MODEL
 
 import sernet
 from sernet.backend import keras as _keras
@@ -34,12 +35,7 @@ from sernet.model import (
 keras = _keras()
 
 TINY = {
-    "model.conv_filters": (8, 8, 8),
-    "model.channels": 16,
-    "model.residual_blocks": 1,
-    "model.attention_heads": 2,
-    "model.pooling_units": 8,
-    "model.dense_units": 16,
+    **TINY_MODEL,
     "model.cnn_filters": (8, 16),
     "model.lstm_units": (8,),
 }

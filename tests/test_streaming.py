@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny import TINY_MODEL
 
 import sernet
 from sernet.features import extract_frame_features
@@ -18,12 +19,7 @@ from sernet.streaming import (
 )
 
 TINY = {
-    "model.conv_filters": (8, 8, 8),
-    "model.channels": 16,
-    "model.residual_blocks": 1,
-    "model.attention_heads": 2,
-    "model.pooling_units": 8,
-    "model.dense_units": 16,
+    **TINY_MODEL,
     "features.max_length": 100,  # 0.99 s streaming windows keep the test fast
     "deploy.stream_hop_s": 0.25,
 }

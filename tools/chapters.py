@@ -30,15 +30,29 @@ def chapter_sources(prefixes: list[str]) -> list[Path]:
     return files
 
 
+def strip_execution_metadata(nb: Path) -> None:
+    """Drop per-cell execution timestamps: they change on every run and make noisy diffs."""
+    import nbformat
+
+    notebook = nbformat.read(nb, as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, nb)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("prefixes", nargs="*")
     ap.add_argument("--no-execute", action="store_true")
+    ap.add_argument("--strip-only", action="store_true", help="only drop execution timestamps")
     args = ap.parse_args()
     env = {**os.environ, "SERNET_PROFILE": "smoke", "PYTHONHASHSEED": "0"}
     env.pop("SERNET_DATA", None)
     for src in chapter_sources(args.prefixes):
         nb = src.with_suffix(".ipynb")
+        if args.strip_only:
+            strip_execution_metadata(nb)
+            continue
         subprocess.run([sys.executable, "-m", "jupytext", "--set-kernel", "python3", "--to", "ipynb",
                         "--update" if nb.exists() else "--quiet", "-o", str(nb), str(src)],
                        check=True, env=env, cwd=ROOT)
@@ -49,6 +63,7 @@ def main() -> int:
                         "--inplace", "--ExecutePreprocessor.timeout=1200",
                         "--ExecutePreprocessor.kernel_name=python3", str(nb)],
                        check=True, env=env, cwd=CHAPTERS)
+        strip_execution_metadata(nb)
         print(f"{nb.name}: executed in {time.time() - t0:.1f} s")
     return 0
 
