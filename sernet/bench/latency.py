@@ -194,14 +194,8 @@ def matmul_gflops(n: int = 512, repeats: int = 50) -> float:
         fn = lambda: mm(a, b).block_until_ready()  # noqa: E731
     else:
         fn = lambda: a @ b  # noqa: E731
-    for _ in range(3):
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return 2.0 * n**3 / best / 1e9
+    best_s = best_ms(fn, warmup=3, repeats=repeats) / 1000.0
+    return 2.0 * n**3 / best_s / 1e9
 
 
 def _runner(path: str, model, cfg, export_dir: Path | None, threads: int | None):
