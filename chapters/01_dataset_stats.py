@@ -273,6 +273,44 @@ if SYNTHETIC:
         print(f"{name:>30}: speaker-grouped 5-fold CV UAR {cv:.3f}")
 
 # %% [markdown]
+# ## 1.8 Real corpora: what they can supply, and the paper's counts against the public releases
+#
+# `sernet prepare CORPUS ROOT` (see `data_scripts/README.md`) turns a local copy of MSP-Podcast or an open
+# corpus into the same manifest; with `SERNET_DATA` pointing at it, sections 1.3–1.6 describe that corpus.
+# No open corpus supplies all eight classes. The counts below are each release's documented numbers
+# (`sernet.data.corpora.documented_counts()`), mapped to the paper's classes; `unmapped` are classes the
+# paper does not have (RAVDESS calm, EmoDB boredom).
+
+# %%
+from sernet.data import corpora
+from sernet.data.corpora import msp_podcast
+
+corpora.documented_counts()
+
+# %%
+corpora.label_maps()[["paper8", "dropped_under_paper8", "cannot_supply"]]
+
+# %% [markdown]
+# > **The paper says** 90,103 MSP-Podcast utterances in exactly 8 classes, split 80/10/10.
+# > **The public releases document** their own speaker-independent partitions (Train / Development /
+# > Test1 / Test2 …), test sets far larger than 10 %, and two more codes (O = other, X = no agreement).
+
+# %%
+print(msp_podcast.PAPER_VS_RELEASES)
+
+# %%
+shares = msp_podcast.paper_class_shares()
+shares.round(4)
+
+# %% [markdown]
+# With `SERNET_DATA` set to a prepared MSP-Podcast folder, the next cell puts that release's class
+# counts beside Table 2.2 (on any other corpus it prints nothing).
+
+# %%
+if not SYNTHETIC and "corpus" in df and (df["corpus"] == msp_podcast.SPEC.name).all():
+    print(msp_podcast.compare_with_paper(stats.corpus_table(df)).round(3).to_string())
+
+# %% [markdown]
 # ## Summary
 #
 # * The paper's Table 2.2 is internally consistent (splits sum, 80/10/10 per class) but suspiciously
@@ -303,3 +341,5 @@ if SYNTHETIC:
 #    `d.frame_f0_hz`. Where do the two disagree, and why (hint: unvoiced onsets, jitter)?
 # 7. With a prepared real corpus (`SERNET_DATA=...`), rerun sections 1.3–1.4: is it speaker-independent,
 #    and how does its imbalance compare with the paper's 7 : 1?
+# 8. Prepare an MSP-Podcast release twice, with `--split official` and `--split paper`: how far are the
+#    official partitions from 80/10/10, and how many segments do the O and X codes remove (section 1.8)?
