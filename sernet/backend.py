@@ -30,7 +30,7 @@ def silenced_stderr():
     try:
         for fd in fds:
             os.dup2(devnull, fd)
-        with contextlib.redirect_stderr(open(os.devnull, "w")):  # noqa: SIM115
+        with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
             yield
     finally:
         sys.stderr.flush()
