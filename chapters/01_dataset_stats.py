@@ -35,7 +35,8 @@ import pandas as pd
 import seaborn as sns
 
 import sernet
-from sernet import paper, stats, workspace
+from sernet import paper, workspace
+from sernet.analysis import dataset
 from sernet.data import synthetic
 from sernet.data.manifest import SPLITS, read_manifest
 
@@ -53,17 +54,17 @@ print("profile:", cfg.profile)
 pd.Series(paper.TABLE_2_1, name="Table 2.1").to_frame()
 
 # %%
-stats.with_totals(paper.class_counts())
+dataset.with_totals(paper.class_counts())
 
 # %% [markdown]
 # ## 1.2 Do the paper's numbers agree with each other?
 #
-# A reproduction starts by checking the tables it reproduces. `stats.paper_checks()` recomputes what can
+# A reproduction starts by checking the tables it reproduces. `dataset.paper_checks()` recomputes what can
 # be recomputed from Table 2.2 and compares it with the text.
 
 # %%
 with pd.option_context("display.max_colwidth", 90):
-    print(stats.paper_checks().to_string(index=False))
+    print(dataset.paper_checks().to_string(index=False))
 
 # %% [markdown]
 # > **The paper says** (§2.3): 72,082 / 9,010 / 9,011 utterances (80/10/10).
@@ -89,11 +90,11 @@ df = read_manifest(manifest)
 SYNTHETIC = set(synthetic.GROUND_TRUTH_COLUMNS) <= set(df.columns)
 print("corpus:", "synthetic (sernet.data.synthetic, generator version "
       f"{synthetic.GENERATOR_VERSION})" if SYNTHETIC else "prepared corpus from SERNET_DATA")
-stats.corpus_overview(df)
+dataset.corpus_overview(df)
 
 # %%
-table = stats.corpus_table(df)
-stats.with_totals(table)
+table = dataset.corpus_table(df)
+dataset.with_totals(table)
 
 # %% [markdown]
 # Class shares next to the paper's. The generator draws class counts *per split* from
@@ -101,10 +102,10 @@ stats.with_totals(table)
 # separates the two columns.
 
 # %%
-stats.side_by_side(table).round(2)
+dataset.side_by_side(table).round(2)
 
 # %%
-stats.split_speaker_overlap(df)
+dataset.split_speaker_overlap(df)
 
 # %% [markdown]
 # No speaker appears in two splits: the splits are **speaker-independent** (80/10/10 by speaker), so a
@@ -122,7 +123,7 @@ axes[1].tick_params(axis="x", rotation=45)
 fig.tight_layout()
 
 # %%
-stats.duration_summary(df, by="split").round(3)
+dataset.duration_summary(df, by="split").round(3)
 
 # %% [markdown]
 # ## 1.4 Class weights against imbalance
@@ -132,7 +133,7 @@ stats.duration_summary(df, by="split").round(3)
 # `compute_class_weight("balanced")`; `mean_1` rescales it to mean 1 (`train.class_weighting`).
 
 # %%
-stats.class_weights_table(table["train"][table["train"] > 0]).round(3)
+dataset.class_weights_table(table["train"][table["train"] > 0]).round(3)
 
 # %% [markdown]
 # ## 1.5 What the synthetic voice puts into the audio
@@ -217,13 +218,13 @@ if SYNTHETIC:
 # %%
 if SYNTHETIC:
     probes = {
-        "raw cues": stats.cue_classifier(df, synthetic.CUE_COLUMNS, seed=cfg.train.seed),
-        "speaker-normalised cues": stats.cue_classifier(
+        "raw cues": dataset.cue_classifier(df, synthetic.CUE_COLUMNS, seed=cfg.train.seed),
+        "speaker-normalised cues": dataset.cue_classifier(
             df, synthetic.CUE_COLUMNS, speaker_normalise=True, seed=cfg.train.seed
         ),
     }
     for name, probe in probes.items():
-        cv = stats.cue_classifier_cv(df, synthetic.CUE_COLUMNS, speaker_normalise=name.startswith("speaker"),
+        cv = dataset.cue_classifier_cv(df, synthetic.CUE_COLUMNS, speaker_normalise=name.startswith("speaker"),
                                      seed=cfg.train.seed)
         print(f"{name:>24}: test split UAR {probe['uar']:.3f} (WAR {probe['war']:.3f}, {probe['n_test']} "
               f"utterances) | speaker-grouped 5-fold CV UAR {cv:.3f} ({len(df)} utterances)")
@@ -260,7 +261,7 @@ if SYNTHETIC:
         "label": df["label"],
         "sex": df["sex"],
         "raw F0 (st re 55 Hz)": 12 * np.log2(df["f0_mean_hz"] / 55.0),
-        "speaker z-scored F0": stats.speaker_zscore(df, ["f0_mean_hz"])["f0_mean_hz"],
+        "speaker z-scored F0": dataset.speaker_zscore(df, ["f0_mean_hz"])["f0_mean_hz"],
     })
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     for ax, column in zip(axes, ["raw F0 (st re 55 Hz)", "speaker z-scored F0"], strict=True):
@@ -269,7 +270,7 @@ if SYNTHETIC:
         ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()
     for name, norm in (("raw mean F0 only", False), ("speaker z-scored mean F0 only", True)):
-        cv = stats.cue_classifier_cv(df, ["f0_mean_hz"], speaker_normalise=norm, seed=cfg.train.seed)
+        cv = dataset.cue_classifier_cv(df, ["f0_mean_hz"], speaker_normalise=norm, seed=cfg.train.seed)
         print(f"{name:>30}: speaker-grouped 5-fold CV UAR {cv:.3f}")
 
 # %% [markdown]
@@ -308,7 +309,7 @@ shares.round(4)
 
 # %%
 if not SYNTHETIC and "corpus" in df and (df["corpus"] == msp_podcast.SPEC.name).all():
-    print(msp_podcast.compare_with_paper(stats.corpus_table(df)).round(3).to_string())
+    print(msp_podcast.compare_with_paper(dataset.corpus_table(df)).round(3).to_string())
 
 # %% [markdown]
 # ## Summary
@@ -316,7 +317,7 @@ if not SYNTHETIC and "corpus" in df and (df["corpus"] == msp_podcast.SPEC.name).
 # * The paper's Table 2.2 is internally consistent (splits sum, 80/10/10 per class) but suspiciously
 #   regular: class shares are whole percentages and Fear = Surprise in every split; speaker independence
 #   is not stated.
-# * `sernet.stats` turns any manifest into the paper's table format; the same cells describe a real corpus
+# * `sernet.analysis.dataset` turns any manifest into the paper's table format; the same cells describe a real corpus
 #   when `SERNET_DATA` is set.
 # * The synthetic corpus follows Table 2.2's proportions (imbalance 7 : 1), splits speakers 80/10/10 and
 #   records every cue it put into the audio, so later chapters can check features, attention and errors.
@@ -335,7 +336,7 @@ if not SYNTHETIC and "corpus" in df and (df["corpus"] == msp_podcast.SPEC.name).
 #    why do shrunken-expressiveness speakers get pulled towards `neutral`?
 # 4. Replace the speaker-independent split by a random 80/10/10 split of utterances (ignore `split`):
 #    how much does the raw-cue probe's UAR rise? That gap is what a speaker-overlapping split hides.
-# 5. Compute `stats.class_weights_table` on the paper's Table 2.2 train counts and compare the Disgust
+# 5. Compute `dataset.class_weights_table` on the paper's Table 2.2 train counts and compare the Disgust
 #    weight with the smoke corpus's: why do they agree even though the corpus is 140× smaller?
 # 6. Measure F0 of one utterance with Praat (`parselmouth.Sound(d.y, 16000).to_pitch()`) and plot it over
 #    `d.frame_f0_hz`. Where do the two disagree, and why (hint: unvoiced onsets, jitter)?

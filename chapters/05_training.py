@@ -21,7 +21,7 @@
 # * check the paper's §5.2 confusions and §5.3 error causes against a corpus where the causes are known.
 #
 # The code lives in `sernet.train` (schedule, augmentation, batches, trainer, run directory),
-# `sernet.metrics` and `sernet.experiments`; this chapter runs it on the smoke corpus.
+# `sernet.analysis.metrics` and `sernet.analysis.runs`; this chapter runs it on the smoke corpus.
 
 # %%
 import inspect
@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 import sernet
-from sernet import experiments, metrics, paper, plots
+from sernet import paper, plots
+from sernet.analysis import errors, metrics, runs
 from sernet.backend import keras as _keras
 from sernet.train import augment, batches, schedule
 
@@ -139,7 +140,7 @@ print(inspect.getsource(batches.FeatureBatches.set_epoch))
 # %% [markdown]
 # ## 5.5 Train — or resume
 #
-# `sernet.experiments.run_or_load` trains the run of `cfg` in `$SERNET_HOME/runs/<architecture>-seed<seed>-<key>`
+# `sernet.analysis.runs.run_or_load` trains the run of `cfg` in `$SERNET_HOME/runs/<architecture>-seed<seed>-<key>`
 # (the key hashes the config and code versions), or loads it when it has finished. After every epoch the
 # trainer writes a checkpoint atomically — model, optimizer and RNG-state variables, early-stopping state,
 # history — so a killed run resumes where it stopped and ends **exactly** where an uninterrupted run ends
@@ -147,7 +148,7 @@ print(inspect.getsource(batches.FeatureBatches.set_epoch))
 # validation UAR; the best epoch's weights are evaluated. Chapters 6 and 7 and `sernet reproduce` reuse this run.
 
 # %%
-result = experiments.run_or_load(cfg, store)
+result = runs.run_or_load(cfg, store)
 run = result.run_dir
 print("run directory:", run.path.name)
 print(sorted(p.name for p in run.path.iterdir()))
@@ -177,7 +178,7 @@ plt.show()
 # %% [markdown]
 # ## 5.7 Results beside the paper's
 #
-# `sernet.metrics.evaluate_predictions` takes everything from scikit-learn: UAR is
+# `sernet.analysis.metrics.evaluate_predictions` takes everything from scikit-learn: UAR is
 # `balanced_accuracy_score` (the mean of the per-class recalls — what matters with 7:1 class imbalance),
 # WAR `accuracy_score`, macro-F1 `f1_score(average="macro")`.
 
@@ -235,8 +236,8 @@ print("ranks on the validation split:", val_pairs["rank"].tolist())
 
 # %%
 preds = run.read_predictions()
-causes = experiments.synthetic_causes(store.index)
-print(experiments.errors_by_cause(preds, causes).round(1).to_string())
+causes = errors.synthetic_causes(store.index)
+print(errors.errors_by_cause(preds, causes).round(1).to_string())
 
 # %% [markdown]
 # A cause matters when `error_rate` clearly exceeds `error_rate_without`; `share_of_errors` is what the

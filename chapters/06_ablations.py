@@ -20,7 +20,7 @@
 #
 # A single run per configuration, as in the paper's tables, cannot separate a 2-point effect from luck:
 # on a small corpus two seeds of the *same* model can differ by more than that. The code is
-# `sernet.experiments` (`ABLATIONS`, `BASELINES`, `run_grid`, `summarize`); runs are cached under
+# `sernet.analysis.runs` (`ABLATIONS`, `BASELINES`, `run_grid`, `summarize`); runs are cached under
 # `$SERNET_HOME/runs`, so the full model's seed-0 run is the one Chapter 5 trained.
 
 # %%
@@ -28,7 +28,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import sernet
-from sernet import experiments, paper, plots
+from sernet import paper, plots
+from sernet.analysis import ablations, runs
 from sernet.backend import keras as _keras
 
 keras = _keras()
@@ -44,7 +45,7 @@ print("profile:", cfg.profile, "| seeds:", seeds, "| epochs per run:", cfg.train
 # ## 6.1 Each row is a config override
 
 # %%
-rows = {**experiments.ABLATIONS, **{k: v for k, v in experiments.BASELINES.items() if k != "SER-Net"}}
+rows = {**runs.ABLATIONS, **{k: v for k, v in runs.BASELINES.items() if k != "SER-Net"}}
 print(pd.Series({name: changes or "(the base config)" for name, changes in rows.items()},
                 name="override").to_string())
 
@@ -56,12 +57,12 @@ print(pd.Series({name: changes or "(the base config)" for name, changes in rows.
 # Welch standard error over seeds: a delta smaller than 2 standard errors is **within noise**.
 
 # %%
-ablations = experiments.run_grid(cfg, experiments.ABLATIONS, seeds, store=store, desc="ablations")
-print(ablations.pivot(index="variant", columns="seed", values="UAR").round(1).to_string())
+ablation_grid = runs.run_grid(cfg, runs.ABLATIONS, seeds, store=store, desc="ablations")
+print(ablation_grid.pivot(index="variant", columns="seed", values="UAR").round(1).to_string())
 
 # %%
-summary = experiments.summarize(ablations, reference="Full Model", paper_uar=paper.TABLE_4_4)
-shown = summary.assign(**{"UAR (mean ± std)": experiments.mean_pm_std(summary)})
+summary = ablations.summarize(ablation_grid, reference="Full Model", paper_uar=paper.TABLE_4_4)
+shown = summary.assign(**{"UAR (mean ± std)": ablations.mean_pm_std(summary)})
 print(shown[["seeds", "UAR (mean ± std)", "delta", "delta_se", "paper", "paper_delta", "verdict"]]
       .round(1).to_string())
 
@@ -76,12 +77,12 @@ plt.show()
 # paper does not state). "SER-Net" is the full model above: its runs are reused, not retrained.
 
 # %%
-baselines = experiments.run_grid(cfg, experiments.BASELINES, seeds, store=store, desc="baselines")
-table = experiments.summarize_table_4_3(baselines)
+baselines = runs.run_grid(cfg, runs.BASELINES, seeds, store=store, desc="baselines")
+table = ablations.summarize_table_4_3(baselines)
 print(table.round(1).to_string())
 
 # %%
-base_summary = experiments.summarize(baselines, reference="SER-Net",
+base_summary = ablations.summarize(baselines, reference="SER-Net",
                                      paper_uar={k: v[0] for k, v in paper.TABLE_4_3.items()})
 print(base_summary[["seeds", "mean", "std", "delta", "delta_se", "paper", "paper_delta", "verdict"]]
       .round(1).to_string())
@@ -101,7 +102,7 @@ def verdicts(s: pd.DataFrame) -> None:
 verdicts(summary)
 print()
 verdicts(base_summary)
-noise = ablations.groupby("variant", observed=True)["UAR"].std().mean()
+noise = ablation_grid.groupby("variant", observed=True)["UAR"].std().mean()
 print(f"\nmean seed-to-seed std of UAR: {noise:.1f} points (paper deltas are 1.5–3.2 points)")
 
 # %% [markdown]

@@ -21,7 +21,7 @@
 #   control).
 #
 # The model is Chapter 5's run (reused from `$SERNET_HOME/runs`, trained here if absent); the measures live
-# in `sernet.experiments` (`attention_frames`, `attention_checks`, `attention_claims`).
+# in `sernet.analysis.runs` (`attention_frames`, `attention_checks`, `attention_claims`).
 
 # %%
 import json
@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 import sernet
-from sernet import experiments, plots
+from sernet import plots
+from sernet.analysis import attention, runs
 from sernet.backend import keras as _keras
 from sernet.data.audio import read_audio
 from sernet.features import layout
@@ -42,7 +43,7 @@ cfg = sernet.config.load()
 keras.utils.set_random_seed(cfg.train.seed)
 pd.set_option("display.width", 130)
 store = sernet.workspace.feature_store(cfg)
-result = experiments.run_or_load(cfg, store)
+result = runs.run_or_load(cfg, store)
 model = result.load_model()
 rows = np.concatenate([store.split_indices("val"), store.split_indices("test")])
 print("profile:", cfg.profile, "| utterances analysed (val + test):", len(rows),
@@ -56,7 +57,7 @@ print("profile:", cfg.profile, "| utterances analysed (val + test):", len(rows),
 # trained model's own layers. With 150 real frames, uniform attention would be 1/150 per frame.
 
 # %%
-items = experiments.attention_frames(model, store, cfg, rows)
+items = attention.attention_frames(model, store, cfg, rows)
 peak = np.array([it["weights"].max() * len(it["weights"]) for it in items])
 print(f"peak weight / uniform weight: median {np.median(peak):.2f}, 90th percentile {np.percentile(peak, 90):.2f}")
 print("weights sum to 1 over real frames:", bool(np.allclose([it["weights"].sum() for it in items], 1, atol=1e-4)))
@@ -109,8 +110,8 @@ for label in sernet.EMOTIONS:
 # p < 0.05.
 
 # %%
-checks = experiments.attention_checks(items)
-claims = experiments.attention_claims(checks)
+checks = attention.attention_checks(items)
+claims = attention.attention_claims(checks)
 print(claims.round(3).to_string())
 
 # %% [markdown]
@@ -123,8 +124,8 @@ print(claims.round(3).to_string())
 # %%
 keras.utils.set_random_seed(cfg.train.seed)  # the initial weights the trained run started from
 untrained = build_sernet(cfg)
-control = experiments.attention_claims(experiments.attention_checks(
-    experiments.attention_frames(untrained, store, cfg, rows)))
+control = attention.attention_claims(attention.attention_checks(
+    attention.attention_frames(untrained, store, cfg, rows)))
 side = pd.DataFrame({"trained median": claims["median"], "trained verdict": claims["verdict"],
                      "untrained median": control["median"], "untrained verdict": control["verdict"]})
 print(side.round(3).to_string())

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 import sernet
-from sernet import experiments, export, infer, paper, streaming, workspace
+from sernet import export, infer, paper, streaming, workspace
+from sernet.analysis import runs
 from sernet.backend import keras as _keras
 from sernet.bench import latency
 from sernet.cli.export import parity_features
@@ -59,7 +60,7 @@ print("profile:", cfg.profile, "| Keras backend:", keras.backend.backend())
 
 # %%
 store = workspace.feature_store(cfg)
-run_dir = experiments.run_or_load(cfg, store).run_dir.path
+run_dir = runs.run_or_load(cfg, store).run_dir.path
 predictor = infer.Predictor.load(run_dir)
 print(f"{predictor.model.name}: {predictor.model.count_params():,} parameters; runner: "
       f"{type(predictor.runner).__name__} ({predictor.runner.method}); window: {predictor.max_length} frames")

@@ -37,7 +37,7 @@ import seaborn as sns
 from scipy import signal
 
 import sernet
-from sernet import cross_corpus, metrics
+from sernet.analysis import cross_corpus, metrics
 from sernet.backend import keras as _keras
 from sernet.data import corpora as real_corpora
 from sernet.data.audio import read_audio
@@ -225,7 +225,7 @@ print(compare.round(3).to_string())
 #
 # * A cross-corpus score is only meaningful over the classes both corpora have; for real corpora the
 #   preparers' label maps decide them (RAVDESS ∩ IEMOCAP = angry, happy, sad, neutral).
-# * `sernet.cross_corpus.cross_corpus_matrix` trains one model per corpus (cached runs) and tests each on
+# * `sernet.analysis.cross_corpus.cross_corpus_matrix` trains one model per corpus (cached runs) and tests each on
 #   every corpus: the diagonal is the in-corpus UAR, the off-diagonal cells the transfer.
 # * Two synthetic corpora with the same emotion rules but other speakers, more noise and a telephone
 #   channel already cost UAR: in-corpus test splits overstate how a model does elsewhere.

@@ -7,7 +7,7 @@ Stages (data flows top to bottom; see ``../shared/design/README.md``)::
     sernet.model     Keras 3 layers, build_sernet(config), baselines, ablation switches
     sernet.losses    focal loss, class weights
     sernet.train     fit loop, schedule, augmentation, checkpoints, run directory
-    sernet.metrics   UAR / WAR / macro-F1 (scikit-learn)
+    sernet.analysis.metrics   UAR / WAR / macro-F1 (scikit-learn)
     sernet.infer     prediction, streaming; sernet.export; sernet.bench
 
 Heavy modules (TensorFlow/Keras) are imported lazily: ``import sernet`` is fast.

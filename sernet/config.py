@@ -184,7 +184,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class CrossCorpusConfig:
-    """Cross-corpus evaluation (``sernet.cross_corpus``): train on corpus A, test on corpus B over the
+    """Cross-corpus evaluation (``sernet.analysis.cross_corpus``): train on corpus A, test on corpus B over the
     classes they share (the paper's "future work" 1)."""
 
     # Prepared corpus folders to cross, as "name=path" (e.g. "ravdess=/data/prepared/ravdess"); empty: two

@@ -28,7 +28,7 @@ def _axes(ax, figsize):
 
 def confusion_heatmap(confusion: pd.DataFrame, *, ax=None, title: str = "", highlight: Sequence[tuple[str, str]] = (),
                       fmt: str = ".2f"):
-    """A row-normalised confusion matrix (``sernet.metrics.confusion_frame(m, normalize=True)``) as a heatmap.
+    """A row-normalised confusion matrix (``sernet.analysis.metrics.confusion_frame(m, normalize=True)``) as a heatmap.
 
     ``highlight`` pairs (true, predicted) get a box, both ways (the paper's §5.2 pairs).
     """
@@ -88,7 +88,7 @@ def lr_schedule(steps: np.ndarray, rates: np.ndarray, *, warmup_steps: int | Non
 def ablation_deltas(summary: pd.DataFrame, *, ax=None, title: str = "", z: float = 2.0):
     """Our deltas to the reference (bars, ± ``z`` standard errors) beside the paper's (markers).
 
-    ``summary`` comes from ``sernet.experiments.summarize`` (the reference row is left out).
+    ``summary`` comes from ``sernet.analysis.runs.summarize`` (the reference row is left out).
     """
     rows = summary.dropna(subset=["delta"])
     fig, ax = _axes(ax, (7, 3.5))

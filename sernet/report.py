@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sernet.metrics import markdown_table
+from sernet.analysis.metrics import markdown_table
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""sernet.cross_corpus: the channel, shared classes, the shared-class decision, normalisation, the matrix."""
+"""sernet.analysis.cross_corpus: the channel, shared classes, the shared-class decision, normalisation, the matrix."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from _train_fakes import tiny_config
 from scipy import signal
 
 import sernet
-from sernet import cross_corpus as cc
+from sernet.analysis import cross_corpus as cc
 from sernet.data.audio import read_audio, write_wav
 from sernet.data.manifest import read_manifest, write_manifest
 from sernet.errors import ConfigError, SernetError

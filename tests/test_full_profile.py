@@ -10,7 +10,8 @@ import pytest
 from fixtures_corpora import build_crema_d, build_ravdess
 
 import sernet
-from sernet import cross_corpus, workspace
+from sernet import workspace
+from sernet.analysis import cross_corpus
 from sernet.cli import main as cli_main
 from sernet.data import corpora
 from sernet.data.manifest import read_manifest

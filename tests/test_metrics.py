@@ -1,4 +1,4 @@
-"""sernet.metrics against scikit-learn on known predictions, tables, files, error paths."""
+"""sernet.analysis.metrics against scikit-learn on known predictions, tables, files, error paths."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
 from sernet import paper
-from sernet.errors import SernetError
-from sernet.labels import EMOTIONS
-from sernet.metrics import (
+from sernet.analysis.metrics import (
     confusion_frame,
     evaluate_predictions,
     evaluate_probabilities,
@@ -22,6 +20,8 @@ from sernet.metrics import (
     results_table,
     save_metrics,
 )
+from sernet.errors import SernetError
+from sernet.labels import EMOTIONS
 
 
 @pytest.fixture

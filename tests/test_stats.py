@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
-from sernet import paper, stats
+from sernet import paper
+from sernet.analysis import dataset
 from sernet.errors import ManifestError
 from sernet.labels import EMOTIONS
 
@@ -30,31 +31,31 @@ def toy_manifest(seed: int = 0, n: int = 400) -> pd.DataFrame:
 
 def test_corpus_table_counts_every_class_and_split():
     df = toy_manifest()
-    t = stats.corpus_table(df)
+    t = dataset.corpus_table(df)
     assert list(t.index) == list(EMOTIONS) and list(t.columns) == ["train", "val", "test", "total"]
     assert t.loc[["surprise", "contempt"]].to_numpy().sum() == 0
     assert t["total"].sum() == len(df)
     assert t.loc["angry", "val"] == ((df["label"] == "angry") & (df["split"] == "val")).sum()
     assert (t[["train", "val", "test"]].sum(axis=1) == t["total"]).all()
-    assert stats.with_totals(t).loc["all", "total"] == len(df)
+    assert dataset.with_totals(t).loc["all", "total"] == len(df)
 
 
 def test_corpus_table_of_the_paper_shape_matches_paper_class_counts():
     rows = [(e, s) for e, counts in paper.TABLE_2_2.items() for s, c in zip(("train", "val", "test"), counts,
                                                                             strict=True) for _ in range(c // 100)]
     df = pd.DataFrame(rows, columns=["label", "split"])
-    t = stats.corpus_table(df)
+    t = dataset.corpus_table(df)
     assert t.shape == paper.class_counts().shape
     assert t.loc["neutral", "train"] == 25236 // 100
 
 
 def test_missing_column_raises_manifest_error():
     with pytest.raises(ManifestError, match="split"):
-        stats.corpus_table(pd.DataFrame({"label": ["sad"]}))
+        dataset.corpus_table(pd.DataFrame({"label": ["sad"]}))
 
 
 def test_paper_checks_find_what_the_tables_say():
-    checks = stats.paper_checks().set_index("check")
+    checks = dataset.paper_checks().set_index("check")
     sums = checks[checks.index.str.contains("sums to")]
     assert len(sums) == 3 and sums["consistent"].all()
     assert checks.loc["total = Table 2.1 utterances", "computed"] == 90103
@@ -64,19 +65,19 @@ def test_paper_checks_find_what_the_tables_say():
 
 
 def test_imbalance_ratio_ignores_empty_classes():
-    assert stats.imbalance_ratio([10, 0, 5, 40]) == 8.0
+    assert dataset.imbalance_ratio([10, 0, 5, 40]) == 8.0
 
 
 def test_side_by_side_shares_sum_to_100():
-    ours = stats.corpus_table(toy_manifest())
-    sbs = stats.side_by_side(ours)
+    ours = dataset.corpus_table(toy_manifest())
+    sbs = dataset.side_by_side(ours)
     assert sbs["paper_%"].sum() == pytest.approx(100) and sbs["ours_%"].sum() == pytest.approx(100)
     assert sbs.loc["surprise", "ours_n"] == 0
 
 
 def test_class_weights_equal_scikit_learn_balanced():
     counts = paper.class_counts()["train"]
-    table = stats.class_weights_table(counts)
+    table = dataset.class_weights_table(counts)
     y = np.repeat(np.arange(len(counts)), counts.to_numpy())
     expected = compute_class_weight("balanced", classes=np.arange(len(counts)), y=y)
     np.testing.assert_allclose(table["balanced"].to_numpy(), expected)
@@ -87,33 +88,33 @@ def test_class_weights_equal_scikit_learn_balanced():
 
 def test_class_weights_reject_empty_class():
     with pytest.raises(ValueError, match="positive count"):
-        stats.class_weights_table({"sad": 3, "happy": 0})
+        dataset.class_weights_table({"sad": 3, "happy": 0})
 
 
 def test_duration_summary():
     df = toy_manifest()
-    by_label = stats.duration_summary(df)
+    by_label = dataset.duration_summary(df)
     assert by_label.loc["all", "n"] == len(df)
     assert by_label.loc["all", "hours"] == pytest.approx(df["duration_s"].sum() / 3600)
     assert by_label.drop("all")["n"].sum() == len(df)
     assert by_label.loc["sad", "max_s"] == pytest.approx(df.loc[df["label"] == "sad", "duration_s"].max())
-    assert list(stats.duration_summary(df, by="split").index) == ["train", "val", "test", "all"]
-    assert list(stats.duration_summary(df, by=None).index) == ["all"]
+    assert list(dataset.duration_summary(df, by="split").index) == ["train", "val", "test", "all"]
+    assert list(dataset.duration_summary(df, by=None).index) == ["all"]
 
 
 def test_split_speaker_overlap_detects_shared_speakers():
     df = toy_manifest()
-    clean = stats.split_speaker_overlap(df)
+    clean = dataset.split_speaker_overlap(df)
     assert clean[["train", "val", "test"]].to_numpy().sum() == 0
     first_train = df.index[df["split"] == "train"][0]
     df.loc[first_train, "split"] = "test"  # one utterance of a training speaker leaks into test
-    leaky = stats.split_speaker_overlap(df)
+    leaky = dataset.split_speaker_overlap(df)
     assert leaky.loc["train", "test"] == 1 and leaky.loc["test", "train"] == 1
 
 
 def test_speaker_zscore_standardises_within_speakers():
     df = toy_manifest()
-    z = stats.speaker_zscore(df, ["duration_s"])
+    z = dataset.speaker_zscore(df, ["duration_s"])
     g = z["duration_s"].groupby(df["speaker"])
     np.testing.assert_allclose(g.mean().to_numpy(), 0, atol=1e-12)
     np.testing.assert_allclose(g.std(ddof=0).to_numpy(), 1, atol=1e-12)
@@ -126,12 +127,12 @@ def test_cue_classifier_separable_vs_random_cues():
     df["signal"] = codes * 10.0 + rng.normal(0, 0.1, len(df))
     df["signal2"] = (codes % 2) * 10.0 + rng.normal(0, 0.1, len(df))
     df["noise"] = rng.normal(size=len(df))
-    good = stats.cue_classifier(df, ["signal", "signal2"])
-    bad = stats.cue_classifier(df, ["noise"])
+    good = dataset.cue_classifier(df, ["signal", "signal2"])
+    bad = dataset.cue_classifier(df, ["noise"])
     assert good["uar"] > 0.95 and bad["uar"] < 0.4
     assert good["confusion"].to_numpy().sum() == good["n_test"]
     with pytest.raises(ManifestError):
-        stats.cue_classifier(df, ["jitter_local"])
+        dataset.cue_classifier(df, ["jitter_local"])
 
 
 def test_speaker_normalisation_removes_speaker_offsets():
@@ -140,11 +141,11 @@ def test_speaker_normalisation_removes_speaker_offsets():
     offset = df["speaker"].map({f"s{k}": rng.normal(0, 20) for k in range(20)})
     codes = df["label"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
     df["cue"] = codes + offset + rng.normal(0, 0.3, len(df))
-    raw = stats.cue_classifier(df, ["cue"])["uar"]
-    normed = stats.cue_classifier(df, ["cue"], speaker_normalise=True)["uar"]
+    raw = dataset.cue_classifier(df, ["cue"])["uar"]
+    normed = dataset.cue_classifier(df, ["cue"], speaker_normalise=True)["uar"]
     assert normed > raw + 0.2
-    raw_cv = stats.cue_classifier_cv(df, ["cue"])
-    normed_cv = stats.cue_classifier_cv(df, ["cue"], speaker_normalise=True)
+    raw_cv = dataset.cue_classifier_cv(df, ["cue"])
+    normed_cv = dataset.cue_classifier_cv(df, ["cue"], speaker_normalise=True)
     assert normed_cv > raw_cv + 0.2
 
 

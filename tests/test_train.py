@@ -271,12 +271,12 @@ def test_single_device_strategy_trains(store, tmp_path):
 def test_error_causes_use_the_ground_truth_a_manifest_has():
     import pandas as pd
 
-    from sernet import experiments
+    from sernet.analysis import errors
 
     real = pd.DataFrame({"duration_s": [1.0, 2.0, 3.0, 4.0]})
-    assert list(experiments.synthetic_causes(real).columns) == ["short"]
+    assert list(errors.synthetic_causes(real).columns) == ["short"]
     synthetic = real.assign(blend_label=["", "sad", "", ""], expressiveness=[1.0] * 4, snr_db=[None, 10, None, None])
-    causes = experiments.synthetic_causes(synthetic)
+    causes = errors.synthetic_causes(synthetic)
     assert list(causes.columns) == ["ambiguous", "atypical speaker", "background noise", "short"]
     assert causes["ambiguous"].tolist() == [False, True, False, False]
     assert causes["background noise"].tolist() == [False, True, False, False]

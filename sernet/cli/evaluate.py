@@ -28,13 +28,14 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from sernet import experiments, metrics, workspace
+    from sernet import workspace
+    from sernet.analysis import metrics, runs
     from sernet.cli import load_config
     from sernet.errors import SernetError
     from sernet.train import RunDir, evaluate_run
 
     cfg = load_config(args)
-    run = RunDir(args.run_dir or experiments.run_path(cfg))
+    run = RunDir(args.run_dir or runs.run_path(cfg))
     if not run.complete:
         raise SernetError(f"{run.path}: not a finished run (no model.keras/metrics.json); run `sernet train`")
     run_cfg = dataclasses.replace(run.read_config(), data_root=cfg.data_root, home=cfg.home)

@@ -34,8 +34,8 @@ def add_parser(sub) -> None:
 
 
 def default_model_path(cfg):
-    """The base run of ``cfg`` (``sernet.experiments.run_path``, as trained by Chapter 5 / ``sernet train``)."""
-    from sernet.experiments import run_path
+    """The base run of ``cfg`` (``sernet.analysis.runs.run_path``, as trained by Chapter 5 / ``sernet train``)."""
+    from sernet.analysis.runs import run_path
 
     path = run_path(cfg)
     if not (path / "model.keras").exists():

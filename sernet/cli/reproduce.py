@@ -50,22 +50,23 @@ def step_dataset(cfg: Config, state: State, args: argparse.Namespace) -> None:
     """Tables 2.1 and 2.2 beside ours, and the paper's internal checks."""
     import pandas as pd
 
-    from sernet import paper, stats
+    from sernet import paper
+    from sernet.analysis import dataset
 
     df = state["manifest"]
     with pd.option_context("display.width", 120, "display.precision", 2):
         _header("Table 2.1: corpus overview (paper vs ours)")
-        print(stats.corpus_overview(df).to_string())
+        print(dataset.corpus_overview(df).to_string())
         _header("Table 2.2: utterances per class and split (ours)")
-        print(stats.with_totals(stats.corpus_table(df)).to_string())
+        print(dataset.with_totals(dataset.corpus_table(df)).to_string())
         _header("Table 2.2: paper")
-        print(stats.with_totals(paper.class_counts()).to_string())
+        print(dataset.with_totals(paper.class_counts()).to_string())
         _header("class shares, paper vs ours (%)")
-        print(stats.side_by_side(stats.corpus_table(df)).round(2).to_string())
+        print(dataset.side_by_side(dataset.corpus_table(df)).round(2).to_string())
         _header("the paper's internal checks")
-        print(stats.paper_checks().to_string(index=False))
+        print(dataset.paper_checks().to_string(index=False))
         _header("speaker overlap between splits (ours; 0 = speaker-independent)")
-        print(stats.split_speaker_overlap(df).to_string())
+        print(dataset.split_speaker_overlap(df).to_string())
 
 
 def _report(state: State):
@@ -100,12 +101,13 @@ def step_train(cfg: Config, state: State, args: argparse.Namespace) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from sernet import experiments, plots
+    from sernet import plots
+    from sernet.analysis import runs
     from sernet.train.schedule import schedule_curve
 
     _header(f"training SER-Net ({cfg.model.architecture}, seed {cfg.train.seed})")
     store = _store(cfg, state, args)
-    result = experiments.run_or_load(cfg, store)
+    result = runs.run_or_load(cfg, store)
     state["result"] = result
     m = result.metrics
     print(f"run: {result.run_dir.path}")
@@ -125,7 +127,8 @@ def step_train(cfg: Config, state: State, args: argparse.Namespace) -> None:
 # -- step: evaluate ----------------------------------------------------------------------------------------
 def step_evaluate(cfg: Config, state: State, args: argparse.Namespace) -> None:
     """Table 4.3 (our row), per-class, confusions and error causes."""
-    from sernet import experiments, metrics, paper, plots
+    from sernet import paper, plots
+    from sernet.analysis import errors, metrics
 
     if "result" not in state:
         step_train(cfg, state, args)
@@ -149,8 +152,8 @@ def step_evaluate(cfg: Config, state: State, args: argparse.Namespace) -> None:
                                                     highlight=paper.CONFUSIONS_5_2),
                caption="row-normalised confusion matrix; boxes: the paper's §5.2 pairs")
     if "blend_label" in store.index.columns:
-        causes = experiments.errors_by_cause(result.run_dir.read_predictions(),
-                                             experiments.synthetic_causes(store.index))
+        causes = errors.errors_by_cause(result.run_dir.read_predictions(),
+                                             errors.synthetic_causes(store.index))
         _header("§5.3 errors by cause (val + test, %)")
         print(causes.round(1).to_string())
         rep.table("§5.3 errors by cause (val + test, %)", causes,
@@ -160,7 +163,8 @@ def step_evaluate(cfg: Config, state: State, args: argparse.Namespace) -> None:
 # -- step: ablate ------------------------------------------------------------------------------------------
 def step_ablate(cfg: Config, state: State, args: argparse.Namespace) -> None:
     """Table 4.4 and Table 4.3 over seeds."""
-    from sernet import experiments, paper, plots
+    from sernet import paper, plots
+    from sernet.analysis import ablations, runs
 
     store = _store(cfg, state, args)
     seeds = tuple(cfg.train.ablation_seeds)
@@ -170,8 +174,8 @@ def step_ablate(cfg: Config, state: State, args: argparse.Namespace) -> None:
         seeds = seeds[:1]
     rep = _report(state)
     rep.heading(f"Ablations and baselines ({len(seeds)} seed(s): {list(seeds)})")
-    grid = experiments.run_grid(cfg, experiments.ABLATIONS, seeds, store=store, desc="ablations")
-    summary = experiments.summarize(grid, reference="Full Model", paper_uar=paper.TABLE_4_4)
+    grid = runs.run_grid(cfg, runs.ABLATIONS, seeds, store=store, desc="ablations")
+    summary = ablations.summarize(grid, reference="Full Model", paper_uar=paper.TABLE_4_4)
     _header(f"Table 4.4 (test UAR %, {len(seeds)} seed(s)), paper beside")
     cols = ["seeds", "mean", "std", "delta", "delta_se", "paper", "paper_delta", "verdict"]
     print(summary[cols].round(1).to_string())
@@ -179,8 +183,8 @@ def step_ablate(cfg: Config, state: State, args: argparse.Namespace) -> None:
               note="verdict: |delta| < 2 standard errors over seeds = within noise; with one seed there is "
                    "no noise estimate (add seeds with --ablation-seeds; Chapter 6 runs three).")
     rep.figure("ablation_deltas", plots.ablation_deltas(summary), caption="Δ UAR vs the full model")
-    base = experiments.run_grid(cfg, experiments.BASELINES, seeds, store=store, desc="baselines")
-    table = experiments.summarize_table_4_3(base)
+    base = runs.run_grid(cfg, runs.BASELINES, seeds, store=store, desc="baselines")
+    table = ablations.summarize_table_4_3(base)
     _header("Table 4.3 (test, %, mean and std over seeds), paper beside")
     print(table.round(1).to_string())
     rep.table("Table 4.3: baselines (test, %)", table)
@@ -191,7 +195,7 @@ def step_attention(cfg: Config, state: State, args: argparse.Namespace) -> None:
     """§5.1 claims on the synthetic corpus' ground truth."""
     import numpy as np
 
-    from sernet import experiments
+    from sernet.analysis import attention
 
     store = _store(cfg, state, args)
     if "silence_spans" not in store.index.columns:
@@ -200,8 +204,8 @@ def step_attention(cfg: Config, state: State, args: argparse.Namespace) -> None:
     if "result" not in state:
         step_train(cfg, state, args)
     rows = np.concatenate([store.split_indices("val"), store.split_indices("test")])
-    items = experiments.attention_frames(state["result"].load_model(), store, cfg, rows)
-    claims = experiments.attention_claims(experiments.attention_checks(items))
+    items = attention.attention_frames(state["result"].load_model(), store, cfg, rows)
+    claims = attention.attention_claims(attention.attention_checks(items))
     _header("§5.1 attention claims (sign tests over utterances)")
     print(claims.round(3).to_string())
     _report(state).table("§5.1 attention claims", claims, decimals=3)

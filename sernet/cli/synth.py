@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sernet import config, stats, workspace
+    from sernet import config, workspace
+    from sernet.analysis import dataset
     from sernet.cli import load_config
     from sernet.data import synthetic
     from sernet.data.manifest import read_manifest
@@ -43,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"manifest: {manifest}")
     print(f"{len(df)} utterances, {df['speaker'].nunique()} speakers, "
           f"{df['duration_s'].sum() / 3600:.3f} h (generator version {synthetic.GENERATOR_VERSION})")
-    print(stats.with_totals(stats.corpus_table(df)).to_string())
+    print(dataset.with_totals(dataset.corpus_table(df)).to_string())
     return 0

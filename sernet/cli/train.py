@@ -23,13 +23,14 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sernet import experiments, metrics, workspace
+    from sernet import workspace
+    from sernet.analysis import metrics, runs
     from sernet.cli import load_config
     from sernet.train import train
 
     cfg = load_config(args)
     store = workspace.feature_store(cfg)
-    run_dir = args.run_dir or experiments.run_path(cfg)
+    run_dir = args.run_dir or runs.run_path(cfg)
     print(f"run directory: {run_dir}")
     result = train(cfg, store, run_dir, resume=not args.fresh, workers=args.workers)
     m = result.metrics

@@ -9,7 +9,7 @@ Layout::
                                (model, optimizer and RNG-state variables) + best.weights.h5; written
                                atomically after every epoch, read by ``train(..., resume=True)``
     <run>/history.csv          one row per epoch: loss, accuracy, val_uar, val_war, val_macro_f1, lr
-    <run>/metrics.json         {"val": ..., "test": ...} of the best model (sernet.metrics format)
+    <run>/metrics.json         {"val": ..., "test": ...} of the best model (sernet.analysis.metrics format)
     <run>/predictions.csv      id, split, true, predicted, prob_<emotion> ... for val and test
     <run>/tensorboard/         TensorBoard logs (``tensorboard --logdir <run>/tensorboard``)
 """

@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from sernet import progress
+from sernet.analysis.metrics import evaluate_probabilities
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
 from sernet.labels import EMOTIONS, NUM_CLASSES
-from sernet.metrics import evaluate_probabilities
 from sernet.train.augment import MaskSpec, training_model
 from sernet.train.batches import FeatureBatches, split_batches
 from sernet.train.run_dir import RunDir, atomic_write_text

@@ -7,7 +7,7 @@ the chapter can show it and a test can check it.
 Examples
 --------
 >>> from sernet import paper, stats
->>> round(stats.imbalance_ratio(paper.class_counts()["total"]), 2)
+>>> round(dataset.imbalance_ratio(paper.class_counts()["total"]), 2)
 7.0
 """
 

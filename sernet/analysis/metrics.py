@@ -6,7 +6,7 @@ Table 4.3 (overall) and per-class table, with the paper's numbers beside ours.
 
 Examples
 --------
->>> from sernet.metrics import evaluate_predictions
+>>> from sernet.analysis.metrics import evaluate_predictions
 >>> m = evaluate_predictions([0, 1, 1, 2], [0, 1, 2, 2], n_classes=3)
 >>> round(m["uar"], 3), round(m["war"], 3)
 (0.833, 0.75)

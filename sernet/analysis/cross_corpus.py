@@ -25,7 +25,7 @@ The protocol
 * **Training**: one model per corpus, on its train split restricted to the shared classes, with the
   whole ``cfg`` (early stopping on its own validation split). Runs are cached under
   ``$SERNET_HOME/runs/cross-<corpus>-<key>``; the configured corpus over all its classes reuses the
-  standard run (:func:`sernet.experiments.run_path`, Chapter 5's model).
+  standard run (:func:`sernet.analysis.runs.run_path`, Chapter 5's model).
 * **Testing**: each model on every corpus's ``cross.split`` split (shared classes only); the decision is
   the most probable *shared* class. Features are normalised with the training corpus's statistics
   (``cross.normalization="source"``, what a deployed model does) or with each test corpus's own
@@ -278,13 +278,13 @@ def run_dir_for(cfg: Config, corpus: Corpus, classes: Sequence[str]) -> Path:
     """The cached run directory of a model of ``cfg`` trained on ``corpus`` restricted to ``classes``.
 
     When ``corpus`` is the configured corpus and ``classes`` are all of its classes, the training data is
-    exactly the standard run's, so this is :func:`sernet.experiments.run_path` (Chapter 5's cached run).
+    exactly the standard run's, so this is :func:`sernet.analysis.runs.run_path` (Chapter 5's cached run).
     """
-    from sernet import experiments
+    from sernet.analysis import runs
     from sernet.train import TRAINER_VERSION
 
     if is_configured_corpus(cfg, corpus) and set(corpus.store.index["label"]) <= set(classes):
-        return experiments.run_path(cfg)
+        return runs.run_path(cfg)
     key = _key(_file_sha256(corpus.manifest), cfg.fingerprint("features", "model", "train"), ",".join(classes),
                TRAINER_VERSION)
     return workspace.runs_dir(cfg) / f"cross-{corpus.name}-{key}"
@@ -300,12 +300,12 @@ def train_on(cfg: Config, corpus: Corpus, classes: Sequence[str], *, strategy=No
 
 def evaluate_on(model, cfg: Config, store, classes: Sequence[str], *, norm_stats=None,
                 split: str = "test") -> dict[str, Any]:
-    """Metrics (``sernet.metrics`` format, over ``classes``) of ``model`` on ``split`` of ``store``.
+    """Metrics (``sernet.analysis.metrics`` format, over ``classes``) of ``model`` on ``split`` of ``store``.
 
     The decision is the most probable of ``classes``; ``norm_stats=(mean, std)`` replaces the store's own
     normalisation (e.g. the training corpus's).
     """
-    from sernet.metrics import evaluate_predictions
+    from sernet.analysis.metrics import evaluate_predictions
     from sernet.train import predict_probabilities
     from sernet.train.batches import split_batches
 
@@ -332,7 +332,7 @@ class CrossCorpusResult:
     classes : tuple of str
         The shared classes every cell is computed over.
     metrics : dict
-        ``(train corpus, test corpus) -> metrics dict`` (``sernet.metrics`` format).
+        ``(train corpus, test corpus) -> metrics dict`` (``sernet.analysis.metrics`` format).
     corpora : dict
         Corpus name -> one-line description.
     runs : dict
