@@ -236,7 +236,7 @@ print("ranks on the validation split:", val_pairs["rank"].tolist())
 
 # %%
 preds = run.read_predictions()
-causes = errors.synthetic_causes(store.index)
+causes = errors.synthetic_causes(store.index, crop_s=cfg.features.window_s)
 print(errors.errors_by_cause(preds, causes).round(1).to_string())
 
 # %% [markdown]

@@ -274,9 +274,9 @@ def test_error_causes_use_the_ground_truth_a_manifest_has():
     from sernet.analysis import errors
 
     real = pd.DataFrame({"duration_s": [1.0, 2.0, 3.0, 4.0]})
-    assert list(errors.synthetic_causes(real).columns) == ["short"]
+    assert list(errors.synthetic_causes(real, crop_s=1.5).columns) == ["short"]
     synthetic = real.assign(blend_label=["", "sad", "", ""], expressiveness=[1.0] * 4, snr_db=[None, 10, None, None])
-    causes = errors.synthetic_causes(synthetic)
+    causes = errors.synthetic_causes(synthetic, crop_s=1.5)
     assert list(causes.columns) == ["ambiguous", "atypical speaker", "background noise", "short"]
     assert causes["ambiguous"].tolist() == [False, True, False, False]
     assert causes["background noise"].tolist() == [False, True, False, False]

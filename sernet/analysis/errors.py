@@ -8,13 +8,21 @@ import pandas as pd
 from sernet import paper
 
 
-def synthetic_causes(index: pd.DataFrame) -> pd.DataFrame:
+def synthetic_causes(index: pd.DataFrame, *, crop_s: float) -> pd.DataFrame:
     """The paper's §5.3 error causes as known facts of synthetic utterances (boolean columns).
 
     ``ambiguous``: drawn from a blend of two classes (``blend_label``); ``atypical speaker``: expressiveness
     outside the typical speakers' range; ``background noise``: noise added (``snr_db`` set); ``short``:
-    among the shortest quarter of the corpus (``duration_s``). A cause whose ground-truth column the
-    manifest lacks (a real corpus) is left out; ``short`` is always available.
+    shorter than the model's input window ``crop_s`` (``features.max_length`` frames), so the model sees
+    padding where longer utterances fill the window — a duration threshold that does not depend on the
+    window would call utterances "short" that the crop makes as long as any other. A cause whose
+    ground-truth column the manifest lacks (a real corpus) is left out; ``short`` is always available.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> synthetic_causes(pd.DataFrame({"duration_s": [0.9, 1.5, 2.8]}), crop_s=1.5)["short"].tolist()
+    [True, False, False]
     """
     from sernet.data.synthetic import TYPICAL_EXPRESSIVENESS
 
@@ -27,7 +35,7 @@ def synthetic_causes(index: pd.DataFrame) -> pd.DataFrame:
     if "snr_db" in index:
         causes["background noise"] = pd.to_numeric(index["snr_db"], errors="coerce").notna()
     duration = index["duration_s"].astype(float)
-    causes["short"] = duration <= duration.quantile(0.25)
+    causes["short"] = duration < crop_s
     return pd.DataFrame(causes, index=index.index)
 
 

@@ -153,7 +153,7 @@ def step_evaluate(cfg: Config, state: State, args: argparse.Namespace) -> None:
                caption="row-normalised confusion matrix; boxes: the paper's §5.2 pairs")
     if "blend_label" in store.index.columns:
         causes = errors.errors_by_cause(result.run_dir.read_predictions(),
-                                             errors.synthetic_causes(store.index))
+                                             errors.synthetic_causes(store.index, crop_s=cfg.features.window_s))
         _header("§5.3 errors by cause (val + test, %)")
         print(causes.round(1).to_string())
         rep.table("§5.3 errors by cause (val + test, %)", causes,
