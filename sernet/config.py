@@ -4,7 +4,9 @@ Every stage (synthesis, features, model, training, evaluation, deployment) and e
 numbers from here. Two named profiles exist:
 
 ``smoke``
-    Small synthetic corpus, small epochs, CPU: what CI runs in minutes (the default).
+    Small synthetic corpus, small model, CPU: what CI runs in minutes (the default).
+``study``
+    The smoke model on a larger synthetic corpus over 5 seeds: the committed study record (``sernet study``).
 ``full``
     Paper scale: a real corpus from ``SERNET_DATA`` (or a paper-size synthetic one), 100 epochs, GPU.
 
@@ -38,7 +40,7 @@ from typing import Any
 from sernet.errors import ConfigError
 from sernet.labels import EMOTIONS
 
-PROFILES = ("smoke", "full")
+PROFILES = ("smoke", "study", "full")
 
 # Paper Table 2.2 class counts (train split), used as default class proportions of the synthetic corpus.
 PAPER_TRAIN_COUNTS: dict[str, int] = {
@@ -180,7 +182,10 @@ class TrainConfig:
     feature_masks: int = 2
     feature_mask_max_dims: int = 15
     mixed_precision: str = "auto"  # "auto": float16 mixed precision when a GPU is present
-    ablation_seeds: tuple[int, ...] = (0, 1, 2)
+    ablation_seeds: tuple[int, ...] = (0, 1, 2)  # seeds of every grid (Tables 4.3/4.4, Ch. 5-7, 9)
+    # Training processes of a grid (sernet.analysis.runs.execute), one compute thread each: on a small CPU
+    # two single-threaded runs side by side finish ~1.8x sooner than one after another. 1: in-process.
+    grid_workers: int = 1
     # Multi-device training (sernet.distribute): "none" | "auto" | "mirrored" (TensorFlow MirroredStrategy)
     # | "data_parallel" (keras.distribution.DataParallel, JAX). batch_size stays the global batch.
     distribution: str = "none"
@@ -232,6 +237,16 @@ class DeployConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    """Uncertainty of every reported number (``sernet.analysis.bootstrap``, ``sernet.analysis.verdicts``)."""
+
+    confidence: float = 0.95  # two-sided coverage of every interval and verdict
+    bootstrap_resamples: int = 2000  # speaker-bootstrap resamples
+    bootstrap_seed: int = 0  # the bootstrap's own random stream (results are deterministic)
+    attention_utterances: int = 0  # test utterances per run for the §5.1 attention claims (0: all)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole experiment. Build one with :func:`load`; change fields with :func:`override`."""
 
@@ -244,6 +259,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
     cross: CrossCorpusConfig = field(default_factory=CrossCorpusConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""
@@ -271,9 +287,26 @@ def _smoke() -> Config:
         features=FeatureConfig(max_length=150),
         model=ModelConfig(conv_filters=(16, 16, 16), channels=32, dense_units=64, pooling_units=32,
                           cnn_filters=(16, 32, 32), lstm_units=(32,)),
-        train=TrainConfig(batch_size=32, epochs=24, warmup_steps=40, early_stopping_patience=6),
+        train=TrainConfig(batch_size=32, epochs=24, warmup_steps=40, early_stopping_patience=6, grid_workers=2),
         # Fewer timed runs keep Chapter 8's latency cells inside the CI budget (p50 stays stable; p90 noisier).
         deploy=DeployConfig(bench_warmup=3, bench_repeats=20),
+    )
+
+
+def _study() -> Config:
+    """The powered study record (``sernet study``): the smoke model on a larger corpus, 5 seeds, longer.
+
+    Sized for about an hour on a 2-core CPU: 64 speakers (13 test speakers, ~320 test utterances, against
+    the smoke corpus's 10 / ~190), up to 40 epochs with patience 8 so early stopping, not the epoch cap,
+    ends every run. Widths and crops stay the smoke model's: the record answers the paper's claims *about
+    the method* with power, not about its scale.
+    """
+    smoke = _smoke()
+    return dataclasses.replace(
+        smoke, profile="study",
+        synth=dataclasses.replace(smoke.synth, n_utterances=1600, n_speakers=64),
+        train=dataclasses.replace(smoke.train, epochs=40, early_stopping_patience=8,
+                                  ablation_seeds=(0, 1, 2, 3, 4)),
     )
 
 
@@ -288,7 +321,7 @@ def _full() -> Config:
     )
 
 
-_BUILDERS = {"smoke": _smoke, "full": _full}
+_BUILDERS = {"smoke": _smoke, "study": _study, "full": _full}
 
 
 def load(profile: str | None = None, **env: str) -> Config:
@@ -367,7 +400,7 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
 def describe(cfg: Config) -> str:
     """A readable, sectioned listing of every field (used by ``sernet config`` and the chapters)."""
     lines = [f"profile: {cfg.profile}", f"data_root: {cfg.data_root or '(synthetic corpus)'}"]
-    for section in ("synth", "features", "model", "train", "deploy", "cross"):
+    for section in ("synth", "features", "model", "train", "deploy", "cross", "analysis"):
         lines.append(f"[{section}]")
         for f in dataclasses.fields(getattr(cfg, section)):
             lines.append(f"  {f.name} = {getattr(getattr(cfg, section), f.name)!r}")

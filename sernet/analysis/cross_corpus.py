@@ -285,8 +285,7 @@ def run_dir_for(cfg: Config, corpus: Corpus, classes: Sequence[str]) -> Path:
 
     if is_configured_corpus(cfg, corpus) and set(corpus.store.index["label"]) <= set(classes):
         return runs.run_path(cfg)
-    key = _key(_file_sha256(corpus.manifest), cfg.fingerprint("features", "model", "train"), ",".join(classes),
-               TRAINER_VERSION)
+    key = _key(_file_sha256(corpus.manifest), runs.result_fingerprint(cfg), ",".join(classes), TRAINER_VERSION)
     return workspace.runs_dir(cfg) / f"cross-{corpus.name}-{key}"
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import pandas as pd
 
 from sernet import progress, workspace
 from sernet.config import Config, override
+from sernet.errors import SernetError
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "Full Model": {},
@@ -44,6 +46,18 @@ BASELINES: dict[str, dict[str, Any]] = {
 """Table 4.3's rows (SER-Net Large left out of the smoke grid; see ``model.variant``)."""
 
 
+# Fields of ``train`` that say how runs are scheduled, not what they compute: left out of run keys.
+_SCHEDULING_FIELDS = ("grid_workers", "ablation_seeds")
+
+
+def result_fingerprint(cfg: Config) -> str:
+    """A hash of the features, model and training sections without the scheduling fields."""
+    payload = {s: cfg.to_dict()[s] for s in ("features", "model", "train")}
+    for name in _SCHEDULING_FIELDS:
+        payload["train"].pop(name, None)
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def run_key(cfg: Config) -> str:
     """A 12-character key of everything that decides a run's result."""
     from sernet.backend import backend_name
@@ -52,8 +66,12 @@ def run_key(cfg: Config) -> str:
     from sernet.train import TRAINER_VERSION
 
     payload = {s: cfg.to_dict()[s] for s in ("synth", "features", "model", "train")}
+    for name in _SCHEDULING_FIELDS:
+        payload["train"].pop(name, None)
     payload.update(data_root=cfg.data_root, trainer=TRAINER_VERSION, features_version=cache.FEATURES_VERSION,
                    generator=synthetic.GENERATOR_VERSION, backend=backend_name())
+    if cfg.model.architecture == "egemaps_svm":
+        payload["classic"] = cfg.to_dict().get("classic")
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -65,16 +83,136 @@ def run_path(cfg: Config) -> Path:
 def run_or_load(cfg: Config, store=None, **train_kwargs):
     """Train the run of ``cfg`` under :func:`run_path` or load it when it has finished (resuming a killed one).
 
+    ``model.architecture = "egemaps_svm"`` fits the classic baseline (:mod:`sernet.model.classic`) instead.
     Returns a :class:`sernet.train.TrainResult`.
     """
+    store = store if store is not None else workspace.feature_store(cfg)
+    if cfg.model.architecture == "egemaps_svm":
+        from sernet.model.classic import train_egemaps_svm
+
+        return train_egemaps_svm(cfg, store, run_path(cfg))
     from sernet.train import train
 
-    store = store if store is not None else workspace.feature_store(cfg)
     return train(cfg, store, run_path(cfg), resume=True, **train_kwargs)
 
 
+def load_finished(cfg: Config):
+    """The finished run of ``cfg`` (a :class:`sernet.train.TrainResult`), without training.
+
+    Raises
+    ------
+    SernetError
+        If the run has not finished (names its directory), e.g. a shard of the grid has not run yet.
+    """
+    from sernet.train import TrainResult
+    from sernet.train.run_dir import RunDir
+
+    run = RunDir(run_path(cfg))
+    if not run.complete:
+        raise SernetError(f"{run.path}: run of {cfg.model.architecture} seed {cfg.train.seed} has not finished; "
+                          "run its shard (sernet study --shard i/N) or the grid first")
+    return TrainResult.load(run)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"2/8"`` -> ``(2, 8)`` (shards count from 1, as Slurm array indices usually do); None stays None."""
+    if text is None or text == "":
+        return None
+    try:
+        i, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise SernetError(f"--shard {text!r}: expected I/N with whole numbers, e.g. 3/8") from None
+    if not 1 <= i <= n:
+        raise SernetError(f"--shard {text!r}: I must be between 1 and N")
+    return i, n
+
+
+def grid_configs(cfg: Config, variants: Mapping[str, Mapping[str, Any]], seeds: Sequence[int]
+                 ) -> list[tuple[str, int, Config]]:
+    """``(variant, seed, config)`` of every run of a grid, seed-major (a partial grid has every variant)."""
+    return [(name, int(seed), override(cfg, {**variants[name], "train.seed": int(seed)}))
+            for seed in seeds for name in variants]
+
+
+def take_shard(jobs: Sequence[Any], shard: tuple[int, int] | None) -> list[Any]:
+    """The jobs of shard ``(i, n)``: every n-th job starting at the i-th (all jobs when ``shard`` is None)."""
+    if shard is None:
+        return list(jobs)
+    i, n = shard
+    return list(jobs)[i - 1::n]
+
+
+def _worker_init() -> None:
+    """A grid worker process: one compute thread (workers share the cores), quiet descriptors."""
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ[name] = "1"
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    progress.set_enabled(False)
+
+
+def _worker_run(job: tuple[str, Config, str | None]) -> str:
+    kind, cfg, store_path = job
+    if kind == "cross":
+        from sernet.analysis.cross_corpus import cross_corpus_matrix
+
+        cross_corpus_matrix(cfg)
+        return "cross"
+    store = None
+    if store_path:
+        from sernet.features.cache import FeatureStore
+
+        store = FeatureStore.open(store_path)
+    return str(run_or_load(cfg, store).run_dir.path)
+
+
+def execute(jobs: Sequence[tuple[str, Config, str | None]], *, workers: int = 1, desc: str = "runs") -> None:
+    """Run training jobs (``("grid", cfg, store_path)`` or ``("cross", cfg, None)``), finished ones skipped.
+
+    ``workers > 1`` trains in that many spawned processes with one compute thread each: on a small CPU two
+    single-threaded trainings finish sooner than two after another on both cores (small models do not keep
+    two threads busy). A run's numbers depend on its thread count in the last bits only; verdicts compare
+    them through intervals, never exactly.
+    """
+    jobs = list(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for job in progress.bar(jobs, desc=desc, unit="run"):
+            kind, cfg, store_path = job
+            if kind == "cross":
+                from sernet.analysis.cross_corpus import cross_corpus_matrix
+
+                cross_corpus_matrix(cfg)
+            else:
+                run_or_load(cfg, None if store_path is None else _open_store(store_path))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+        for _ in progress.bar(pool.map(_worker_run, jobs), total=len(jobs), desc=desc, unit="run"):
+            pass
+
+
+def _open_store(path: str):
+    from sernet.features.cache import FeatureStore
+
+    return FeatureStore.open(path)
+
+
+def grid_row(name: str, seed: int, result, split: str = "test") -> dict[str, Any]:
+    """One row of a grid table from a finished run."""
+    m = result.metrics[split]
+    return {"variant": name, "seed": int(seed), "UAR": 100 * m["uar"], "WAR": 100 * m["war"],
+            "macro_F1": 100 * m["macro_f1"], "val_UAR": 100 * result.metrics["val"]["uar"],
+            "best_epoch": result.metrics["best_epoch"], "epochs_run": result.metrics["epochs_run"],
+            "run": str(result.run_dir.path)}
+
+
 def run_grid(cfg: Config, variants: Mapping[str, Mapping[str, Any]], seeds: Sequence[int], *, store=None,
-             split: str = "test", desc: str = "runs") -> pd.DataFrame:
+             split: str = "test", desc: str = "runs", workers: int | None = None,
+             shard: tuple[int, int] | None = None) -> pd.DataFrame:
     """Train (or load) every variant x seed and collect its ``split`` metrics.
 
     Parameters
@@ -85,23 +223,29 @@ def run_grid(cfg: Config, variants: Mapping[str, Mapping[str, Any]], seeds: Sequ
         Row name -> config overrides (e.g. :data:`ABLATIONS`, :data:`BASELINES`).
     seeds : sequence of int
         ``train.seed`` values; every variant runs once per seed.
+    workers : int, optional
+        Training processes (default ``cfg.train.grid_workers``); see :func:`execute`.
+    shard : (i, n), optional
+        Train only shard ``i`` of ``n`` (:func:`take_shard`) and return its rows: one Slurm-array task each,
+        then a call without ``shard`` (every run finished) collects the whole grid.
 
     Returns
     -------
     pandas.DataFrame
         One row per run: ``variant``, ``seed``, ``UAR``, ``WAR``, ``macro_F1`` (in %, on ``split``),
-        ``val_UAR``, ``best_epoch``, ``run``.
+        ``val_UAR``, ``best_epoch``, ``epochs_run``, ``run``.
     """
     store = store if store is not None else workspace.feature_store(cfg)
-    jobs = [(name, seed) for seed in seeds for name in variants]  # seed-major: a partial grid has all rows
-    rows = []
-    for name, seed in progress.bar(jobs, desc=desc, unit="run"):
-        run_cfg = override(cfg, {**variants[name], "train.seed": int(seed)})
-        result = run_or_load(run_cfg, store)
-        m = result.metrics[split]
-        rows.append({"variant": name, "seed": int(seed), "UAR": 100 * m["uar"], "WAR": 100 * m["war"],
-                     "macro_F1": 100 * m["macro_f1"], "val_UAR": 100 * result.metrics["val"]["uar"],
-                     "best_epoch": result.metrics["best_epoch"], "run": str(result.run_dir.path)})
+    jobs = take_shard(grid_configs(cfg, variants, seeds), shard)
+    store_path = str(store.path) if getattr(store, "path", None) else None
+    pending = [(n, s, c) for n, s, c in jobs if not (run_path(c) / "metrics.json").exists()]
+    n_workers = cfg.train.grid_workers if workers is None else workers
+    if store_path is None or n_workers <= 1:
+        for _name, _seed, run_cfg in progress.bar(pending, desc=desc, unit="run"):
+            run_or_load(run_cfg, store)
+    else:
+        execute([("grid", c, store_path) for _, _, c in pending], workers=n_workers, desc=desc)
+    rows = [grid_row(name, seed, run_or_load(run_cfg, store), split) for name, seed, run_cfg in jobs]
     frame = pd.DataFrame(rows)
     frame["variant"] = pd.Categorical(frame["variant"], categories=list(variants), ordered=True)
     return frame.sort_values(["variant", "seed"]).reset_index(drop=True)
