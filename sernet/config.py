@@ -152,7 +152,7 @@ class ModelConfig:
     # "SER-Net Large" is not defined in the paper; we read it as every width x2 (conv filters, channels,
     # pooling units, dense units): params grow ~3.6x, the paper's 8.7M / 2.3M is 3.8x.
     large_width_factor: int = 2
-    # Table 4.3 baselines (widths not stated in the paper): Conv1D stack / LSTM stack, masked mean pooling.
+    # Table 4.3 baselines (widths not in the paper): Conv1D / LSTM stack, masked mean pooling (always).
     cnn_filters: tuple[int, ...] = (64, 128, 128)
     lstm_units: tuple[int, ...] = (128,)
 

@@ -15,10 +15,12 @@ from layer_checks import check_layer
 from tiny import TINY_MODEL
 
 import sernet
+from sernet.analysis import runs
 from sernet.backend import keras as _keras
 from sernet.errors import ConfigError
 from sernet.features import layout
 from sernet.model import (
+    POOLING_LAYER,
     FeatureGroup,
     MaskedConvBlock,
     MaskedMeanPooling,
@@ -137,9 +139,9 @@ def test_multiscale_branch_widths_and_dilations():
         {"model.multiscale": False},
         {"model.pooling": "mean"},
         {"model.use_prosody": False},
-        {"model.architecture": "cnn"},
-        {"model.architecture": "lstm"},
-        {"model.architecture": "cnn_lstm"},
+        {"model.architecture": "cnn", "model.pooling": "attention"},  # baselines ignore pooling: mean
+        {"model.architecture": "lstm", "model.pooling": "attention"},
+        {"model.architecture": "cnn_lstm", "model.pooling": "attention"},
     ],
     ids=["sernet", "no_multiscale", "mean_pooling", "no_prosody", "cnn", "lstm", "cnn_lstm"],
 )
@@ -218,6 +220,51 @@ def test_mean_pooling_weights_are_uniform():
     batch = next(padded_batches(length=25, pads=(10,)))
     alpha = attention_weights(model, batch)
     np.testing.assert_allclose(alpha[0, :25], 1 / 25, rtol=1e-6)
+
+
+BASELINE_ARCHITECTURES = ("cnn", "lstm", "cnn_lstm")
+
+
+@pytest.mark.parametrize("architecture", BASELINE_ARCHITECTURES)
+def test_baselines_always_pool_with_masked_mean(architecture):
+    """A baseline is the plain model: masked mean pooling whatever ``model.pooling`` says, so a grid that
+    leaves pooling at its default ("attention") trains the model Chapter 3 counts."""
+    asked_attention = build_sernet(tiny(**{"model.architecture": architecture, "model.pooling": "attention"}))
+    asked_mean = build_sernet(tiny(**{"model.architecture": architecture, "model.pooling": "mean"}))
+    assert not any(isinstance(layer, TemporalAttentionPooling) for layer in asked_attention.layers)
+    assert isinstance(asked_attention.get_layer(POOLING_LAYER), MaskedMeanPooling)
+    assert asked_attention.count_params() == asked_mean.count_params()
+    assert [w.shape for w in asked_attention.weights] == [w.shape for w in asked_mean.weights]
+    batch = next(padded_batches(length=25, pads=(10,)))
+    asked_mean.set_weights(asked_attention.get_weights())
+    np.testing.assert_allclose(logits_of(asked_mean, batch), logits_of(asked_attention, batch), rtol=0, atol=1e-6)
+    alpha = attention_weights(asked_attention, batch)
+    np.testing.assert_allclose(alpha[0, :25], 1 / 25, rtol=1e-6)
+    np.testing.assert_array_equal(alpha[0, 25:], 0.0)
+
+
+def test_table_4_3_grid_trains_the_mean_pooled_baselines():
+    """Every baseline row of the training grid builds a mean-pooled model with the parameter count of
+    ``model.pooling = "mean"`` (the count Chapter 3 prints for that row)."""
+    cfg = sernet.config.load("smoke")
+    rows = {name: changes for name, changes in runs.BASELINES.items()
+            if changes.get("model.architecture", "sernet") != "sernet"}
+    assert {c["model.architecture"] for c in rows.values()} == set(BASELINE_ARCHITECTURES)
+    for name, changes in rows.items():
+        trained = build_sernet(sernet.config.override(cfg, changes))
+        plain = build_sernet(sernet.config.override(cfg, {**changes, "model.pooling": "mean"}))
+        assert isinstance(trained.get_layer(POOLING_LAYER), MaskedMeanPooling), name
+        assert trained.count_params() == plain.count_params(), name
+
+
+def test_sernet_still_follows_model_pooling():
+    assert isinstance(build_sernet(tiny()).get_layer(POOLING_LAYER), TemporalAttentionPooling)
+    assert isinstance(build_sernet(tiny(**{"model.pooling": "mean"})).get_layer(POOLING_LAYER), MaskedMeanPooling)
+
+
+def test_baseline_rejects_an_unknown_pooling_too():
+    with pytest.raises(ConfigError, match="model.pooling"):
+        build_sernet(tiny(**{"model.architecture": "cnn", "model.pooling": "max"}))
 
 
 def test_no_prosody_ignores_the_prosody_columns():

@@ -1,8 +1,11 @@
 """The Table 4.3 baselines (Baseline CNN, LSTM, CNN-LSTM) on the same inputs as SER-Net.
 
-The paper gives no detail of them. Ours share SER-Net's front end (180-dim frames), its masked pooling
-switch (``model.pooling``; masked mean for a plain baseline is ``pooling="mean"``) and its head (Dense →
-Dropout → 8 logits), so only the sequence body differs:
+The paper gives no detail of them. Ours share SER-Net's front end (180-dim frames) and its head (Dense →
+Dropout → 8 logits). A baseline is the plain model, so it always pools with **masked mean pooling**
+(:class:`~sernet.model.attention_pooling.MaskedMeanPooling`, the layer named ``"temporal_pooling"``),
+whatever ``model.pooling`` says: attention pooling is one of SER-Net's contributions (Table 4.4), not part
+of a baseline. :func:`plain_model_config` is the config a baseline is built from, so the parameter count
+Chapter 3 shows is the count of what the Table 4.3 grid trains. Only the sequence body differs:
 
 ``cnn``       ``Conv1D(k) → BatchNorm → ReLU`` per width in ``model.cnn_filters`` (dilation 1)
 ``lstm``      one ``LSTM(units, return_sequences=True)`` per width in ``model.lstm_units``
@@ -14,12 +17,39 @@ mask (padded steps carry the state on, and right padding comes after every real 
 
 from __future__ import annotations
 
+import dataclasses
+
 from sernet.backend import keras as _keras
 from sernet.config import ModelConfig
 from sernet.model._masking import FrameMaskedLayer, zero_padding
 
 keras = _keras()
 ops = keras.ops
+
+BASELINE_POOLING = "mean"
+"""The pooling of every Table 4.3 baseline (masked mean over real frames), independent of ``model.pooling``."""
+
+
+def plain_model_config(m: ModelConfig) -> ModelConfig:
+    """The model config a baseline is built from: ``m`` with ``pooling = BASELINE_POOLING``.
+
+    Parameters
+    ----------
+    m : ModelConfig
+        Any model config (``architecture`` "cnn", "lstm" or "cnn_lstm"); its ``pooling`` is ignored.
+
+    Returns
+    -------
+    ModelConfig
+        The same config with masked mean pooling.
+
+    Examples
+    --------
+    >>> from sernet.config import ModelConfig
+    >>> plain_model_config(ModelConfig(architecture="cnn", pooling="attention")).pooling
+    'mean'
+    """
+    return dataclasses.replace(m, pooling=BASELINE_POOLING)
 
 
 @keras.saving.register_keras_serializable(package="sernet")

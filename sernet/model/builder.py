@@ -162,6 +162,7 @@ def build_sernet(cfg: Config) -> keras.Model:
     else:
         from sernet.model import baselines
 
+        m = baselines.plain_model_config(m)  # a baseline always pools with masked mean pooling
         x = baselines.BODIES[m.architecture](x, mask, m)
         name = f"baseline_{m.architecture}" + ("_large" if m.variant == "large" else "")
     return _pool_and_classify(x, mask, m, name, inputs)
