@@ -169,6 +169,32 @@ def metric_interval(y_true: Sequence[int], y_pred: Sequence[int], groups: Sequen
                     f"speaker bootstrap, {n_resamples} resamples", len(per_group))
 
 
+def seed_mean_interval(y_true: Sequence[int], preds: Sequence[Sequence[int]], groups: Sequence | None = None, *,
+                       metric: str = "uar", n_classes: int | None = None, n_resamples: int = DEFAULT_RESAMPLES,
+                       confidence: float = DEFAULT_CONFIDENCE, seed: int = 0) -> Interval:
+    """Interval of the *mean over runs* of ``metric``, runs [shape=(runs, n)] scored on the same resampled
+    speakers (the speaker-level uncertainty of a model trained over several seeds)."""
+    p = np.atleast_2d(np.asarray(preds).astype(int))
+    y_true, _, groups = _check(y_true, p[0], groups)
+    k = n_classes or int(max(y_true.max(), p.max())) + 1
+    weights = _multiplicities(len(np.unique(groups)), n_resamples, seed)
+    est, vals = _mean_metric(y_true, p, groups, k, weights, metric)
+    low, high = _percentile(vals, confidence)
+    return Interval(est, low, high, confidence, f"speaker bootstrap of the {len(p)}-run mean, {n_resamples} "
+                    "resamples", weights.shape[1])
+
+
+def _mean_metric(y_true: np.ndarray, preds: np.ndarray, groups: np.ndarray, k: int, weights: np.ndarray,
+                 metric: str) -> tuple[float, np.ndarray]:
+    """The metric averaged over the rows of ``preds``: on the data, and on every resample of ``weights``."""
+    est, vals = [], []
+    for p in preds:
+        per_group = _group_confusions(y_true, p, groups, k)
+        est.append(metrics_from_confusion(per_group.sum(0).reshape(k, k), metric))
+        vals.append(metrics_from_confusion((weights @ per_group).reshape(-1, k, k), metric))
+    return float(np.mean(est)), np.mean(vals, axis=0)
+
+
 def paired_difference(y_true: Sequence[int], pred_a: Sequence[int] | Sequence[Sequence[int]],
                       pred_b: Sequence[int] | Sequence[Sequence[int]], groups: Sequence | None = None, *,
                       metric: str = "uar", n_classes: int | None = None, n_resamples: int = DEFAULT_RESAMPLES,
@@ -189,16 +215,8 @@ def paired_difference(y_true: Sequence[int], pred_a: Sequence[int] | Sequence[Se
     k = n_classes or int(max(y_true.max(), a.max(), b.max())) + 1
     weights = _multiplicities(len(np.unique(groups)), n_resamples, seed)
 
-    def mean_metric(preds: np.ndarray) -> tuple[float, np.ndarray]:
-        est, vals = [], []
-        for p in preds:
-            per_group = _group_confusions(y_true, p, groups, k)
-            est.append(metrics_from_confusion(per_group.sum(0).reshape(k, k), metric))
-            vals.append(metrics_from_confusion((weights @ per_group).reshape(-1, k, k), metric))
-        return float(np.mean(est)), np.mean(vals, axis=0)
-
-    est_a, vals_a = mean_metric(a)
-    est_b, vals_b = mean_metric(b)
+    est_a, vals_a = _mean_metric(y_true, a, groups, k, weights, metric)
+    est_b, vals_b = _mean_metric(y_true, b, groups, k, weights, metric)
     low, high = _percentile(vals_a - vals_b, confidence)
     return Interval(est_a - est_b, low, high, confidence,
                     f"paired speaker bootstrap, {n_resamples} resamples", weights.shape[1])

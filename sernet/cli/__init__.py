@@ -13,7 +13,7 @@ import sys
 from sernet.errors import SernetError
 
 COMMANDS: tuple[str, ...] = ("config", "synth", "features", "train", "evaluate", "reproduce", "prepare",
-                             "predict", "export", "bench")
+                             "predict", "export", "bench", "study")
 
 
 def build_parser() -> argparse.ArgumentParser:
