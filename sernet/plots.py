@@ -330,6 +330,11 @@ def real_time_factors(rtf: pd.Series, *, target: float | None = None, ax=None, t
     ax.scatter(rtf.to_numpy(dtype=float), y, color="tab:blue", zorder=3)  # points, not bars: a log axis has no 0
     ax.grid(axis="x", which="both", lw=0.3, alpha=0.5)
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(  # label 2x and 5x of each decade only
+        lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** np.floor(np.log10(v))) in (2, 5) else ""))
     ax.set_yticks(y, list(rtf.index))
     ax.invert_yaxis()
     if target is not None:

@@ -163,3 +163,151 @@ def test_cli_reproduce_prints_the_dataset_tables_of_a_prepared_corpus(tmp_path, 
     assert "(200 utterances)" in out
     assert main(["reproduce", "--steps", "nonsense"]) == 2
     assert "unknown step" in capsys.readouterr().err
+
+
+def test_speaker_zscore_known_answer_uses_each_speakers_own_values():
+    # s2 is a held-out speaker: its values are standardised with its own mean/std, not the others'.
+    df = pd.DataFrame({"speaker": ["s1", "s1", "s2", "s2", "s2"], "split": ["train", "train", "test", "test", "test"],
+                       "x": [1.0, 3.0, 10.0, 20.0, 30.0]})
+    z = dataset.speaker_zscore(df, ["x"])["x"].to_numpy()
+    np.testing.assert_allclose(z, [-1.0, 1.0, -np.sqrt(1.5), 0.0, np.sqrt(1.5)])
+    c = dataset.speaker_centred(df, ["x"])["x"].to_numpy()
+    np.testing.assert_allclose(c, [-1.0, 1.0, -10.0, 0.0, 10.0])
+    constant = dataset.speaker_zscore(pd.DataFrame({"speaker": ["a", "a"], "x": [4.0, 4.0]}), ["x"])
+    np.testing.assert_allclose(constant["x"], 0.0)  # zero spread: centred, not divided by 0
+
+
+def test_speaker_centring_is_invariant_to_speaker_offsets():
+    df = toy_manifest(n=300)
+    shifted = df.assign(duration_s=df["duration_s"] + df["speaker"].str[1:].astype(float) * 7.0)
+    np.testing.assert_allclose(dataset.speaker_centred(df, ["duration_s"]),
+                               dataset.speaker_centred(shifted, ["duration_s"]), atol=1e-9)
+    with pytest.raises(ManifestError, match="speaker"):
+        dataset.speaker_centred(df.drop(columns="speaker"), ["duration_s"])
+
+
+def imbalanced_manifest(seed: int = 0, n_speakers: int = 30, per_speaker: int = 64) -> pd.DataFrame:
+    """Neutral 7x as frequent as each of two small classes; a weak cue that shifts only the small classes."""
+    rng = np.random.default_rng(seed)
+    labels = np.array(["neutral"] * 7 + ["sad"] + ["angry"])
+    rows = []
+    for s in range(n_speakers):
+        split = "train" if s < 20 else "test"
+        for lab in rng.choice(labels, size=per_speaker):
+            cue = {"neutral": 0.0, "sad": -1.0, "angry": 1.0}[lab] + rng.normal(0, 1.0)
+            rows.append({"label": lab, "speaker": f"s{s}", "split": split, "cue": cue})
+    return pd.DataFrame(rows)
+
+
+def test_cue_probe_is_balanced_under_imbalance():
+    df = imbalanced_manifest()
+    balanced = dataset.cue_classifier(df, ["cue"])
+    plain = dataset.cue_classifier(df, ["cue"], class_weight=None)
+    # Unweighted, the weak cue never outweighs the 7:1 prior: almost everything is called neutral.
+    assert (plain["predictions"] == "neutral").mean() > 0.9
+    assert (balanced["predictions"] == "neutral").mean() < 0.7
+    assert balanced["uar"] > plain["uar"] + 0.1
+    assert balanced["chance"] == pytest.approx(1 / 3)
+    cv_bal = dataset.cue_classifier_cv(df, ["cue"])
+    cv_plain = dataset.cue_classifier_cv(df, ["cue"], class_weight=None)
+    assert cv_bal > cv_plain + 0.1
+    pred = dataset.cue_classifier_cv_predictions(df, ["cue"])
+    assert pred.index.equals(df.index) and set(pred) <= {"neutral", "sad", "angry"}
+
+
+def test_chance_uar_and_probe_verdict():
+    assert dataset.chance_uar(["a", "b", "b", "b", "c"]) == pytest.approx(1 / 3)
+    with pytest.raises(ManifestError):
+        dataset.chance_uar([])
+    df = imbalanced_manifest()
+    informative = dataset.probe_verdict(df, dataset.cue_classifier_cv_predictions(df, ["cue"]), "cue", n_resamples=300)
+    assert informative.outcome == "above chance" and informative.unit == "%"
+    assert informative.interval.low > 100 / 3
+    df["noise"] = np.random.default_rng(5).normal(size=len(df))
+    noise = dataset.probe_verdict(df, dataset.cue_classifier_cv_predictions(df, ["noise"]), "noise", n_resamples=300)
+    assert noise.outcome == "not distinguishable from chance"
+    assert noise.interval.contains(100 / 3)
+    constant = pd.Series("neutral", index=df.index)  # always the majority class: UAR exactly chance
+    assert dataset.probe_verdict(df, constant, "majority", n_resamples=50).interval.estimate == pytest.approx(100 / 3)
+
+
+def test_detrended_range_known_answers():
+    t = np.linspace(0.0, 2.0, 401)
+    assert dataset.detrended_range_st(t, 5.0 - 2.5 * t) == pytest.approx(0.0, abs=1e-9)
+    wave = np.cos(2 * np.pi * 3 * t)  # symmetric about the centre of t: its least-squares slope is 0
+    expected = np.percentile(wave, 95) - np.percentile(wave, 5)
+    assert dataset.detrended_range_st(t, wave - 4.0 * t) == pytest.approx(expected, abs=1e-9)
+    bumps = np.exp(-0.5 * ((t - 0.4) / 0.1) ** 2)  # any contour: adding a line changes nothing
+    assert dataset.detrended_range_st(t, bumps + 3 - 7 * t) == pytest.approx(dataset.detrended_range_st(t, bumps))
+    # the trend inflates the plain range well beyond the detrended one
+    raw = np.percentile(wave - 4.0 * t, 95) - np.percentile(wave - 4.0 * t, 5)
+    assert raw > expected + 4
+    with pytest.raises(ValueError):
+        dataset.detrended_range_st(t, wave[:-1])
+
+
+def test_f0_contour_ranges_match_manifest_ground_truth():
+    import sernet
+    from sernet.data import synthetic
+
+    cfg = sernet.config.override(sernet.config.load("smoke"), {"synth.n_utterances": 24, "synth.n_speakers": 6})
+    rows = [synthetic.synthesize_utterance(i, cfg)[1] for i in range(6)]
+    df = pd.DataFrame(rows)
+    ranges = dataset.f0_contour_ranges(df, cfg)
+    np.testing.assert_allclose(ranges["f0_range_st"], df["f0_range_st"], atol=1e-6)
+    assert (ranges["f0_range_detrended_st"] > 0).all()
+    assert list(ranges["label"]) == list(df["label"])
+
+
+def test_speaker_paired_difference_known_answer():
+    table = pd.DataFrame({
+        "speaker": ["a", "a", "a", "b", "b", "c"],
+        "label": ["sad", "sad", "neutral", "sad", "neutral", "sad"],  # c has no neutral: left out
+        "v": [3.0, 5.0, 1.0, 10.0, 4.0, 99.0],
+    })
+    interval = dataset.speaker_paired_difference(table, "v", "sad", "neutral")
+    assert interval.estimate == pytest.approx(((4 - 1) + (10 - 4)) / 2)  # a: 3, b: 6
+    assert interval.groups == 2 and interval.low < interval.estimate < interval.high
+    with pytest.raises(ManifestError):
+        dataset.speaker_paired_difference(table, "v", "sad", "angry")
+
+
+def test_class_shift_known_answer_and_invariance():
+    t = pd.DataFrame({"label": ["neutral"] * 3 + ["sad"] * 3 + ["angry"] * 3,
+                      "x": [0.0, 1.0, 2.0, -4.0, -3.0, -2.0, 5.0, 6.0, 7.0]})
+    shift = dataset.class_shift(t, ["x"])
+    sd = np.sqrt(2 / 3)  # every class deviates -1, 0, +1 from its mean
+    assert list(shift.index) == ["angry", "sad", "neutral"]
+    np.testing.assert_allclose(shift["x"].to_numpy(), [5 / sd, -4 / sd, 0.0])
+    scaled = dataset.class_shift(t.assign(x=10 * t["x"] + 3), ["x"])  # unit-free
+    np.testing.assert_allclose(scaled.to_numpy(), shift.to_numpy())
+    with pytest.raises(ManifestError, match="reference"):
+        dataset.class_shift(t, ["x"], reference="fear")
+
+
+def test_group_separation_outcomes():
+    shift = pd.DataFrame({"up": [2.0, 1.0, -1.0, -2.0], "down": [-2.0, -1.0, 1.0, 2.0], "mixed": [2.0, -1.5, -1.0, 1.0]},
+                         index=["angry", "happy", "sad", "contempt"])
+    sep = dataset.group_separation(shift, ["angry", "happy"], ["sad", "contempt"])
+    assert sep.loc["up", "outcome"] == "upper above lower" and sep.loc["up", "gap"] == pytest.approx(2.0)
+    assert sep.loc["down", "outcome"] == "upper below lower" and sep.loc["down", "reverse_gap"] == pytest.approx(2.0)
+    assert sep.loc["mixed", "outcome"] == "overlap: happy, sad, contempt"  # happy lies below sad and contempt
+
+
+def test_same_speaker_examples_prefers_one_speaker():
+    df = pd.DataFrame({"speaker": ["b", "a", "b", "c", "a"], "label": ["angry", "angry", "sad", "sad", "sad"]},
+                      index=[10, 11, 12, 13, 14])
+    assert dataset.same_speaker_examples(df, ["angry", "sad"]) == {"angry": 11, "sad": 14}
+    no_pair = df[df["speaker"] != "a"].replace({"speaker": {"b": "x"}}).drop(index=12)
+    assert dataset.same_speaker_examples(no_pair, ["angry", "sad"]) == {"angry": 10, "sad": 13}
+    with pytest.raises(ManifestError, match="fear"):
+        dataset.same_speaker_examples(df, ["fear"])
+
+
+def test_class_distances_known_answer():
+    shift = pd.DataFrame({"a": [0.0, 3.0, 0.0], "b": [0.0, 4.0, 1.0]}, index=["neutral", "angry", "sad"])
+    d = dataset.class_distances(shift)
+    assert d.loc["neutral", "angry"] == pytest.approx(np.sqrt((9 + 16) / 2))
+    assert d.loc["sad", "neutral"] == pytest.approx(np.sqrt(0.5))
+    np.testing.assert_allclose(d.to_numpy(), d.to_numpy().T)
+    np.testing.assert_allclose(np.diag(d), 0.0)
