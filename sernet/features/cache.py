@@ -49,6 +49,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -388,10 +389,13 @@ def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: P
 # ----------------------------------------------------------------------------------------------- reading
 @dataclass
 class FeatureStore:
-    """A finished feature cache, memory-mapped. Build with :meth:`open`.
+    """A finished feature cache, memory-mapped. Build with :meth:`open` (a cache directory) or
+    :meth:`from_arrays` (frames in memory).
 
     Attributes
     ----------
+    path : Path or None
+        The cache directory (None for :meth:`from_arrays` stores).
     n : int
         Number of extracted utterances (failed files are not counted; see ``failures``).
     index : pandas.DataFrame
@@ -409,7 +413,7 @@ class FeatureStore:
         One row per utterance (aligned with ``index``): :data:`DESCRIPTOR_NAMES`.
     """
 
-    path: Path
+    path: Path | None
     index: pd.DataFrame
     data: np.ndarray
     norm_mean: np.ndarray
@@ -438,6 +442,121 @@ class FeatureStore:
         desc = pd.read_csv(path / "descriptors.csv")
         return cls(path=path, index=index, data=data, norm_mean=norm["mean"].astype(np.float32),
                    norm_std=norm["std"].astype(np.float32), failures=fail, utterance_descriptors=desc, info=info)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        frames: Sequence[np.ndarray],
+        labels: Sequence[str] | Sequence[int] | np.ndarray,
+        speakers: Sequence[str] | None = None,
+        splits: Sequence[str] | None = None,
+        classes: Sequence[str] | None = None,
+    ) -> FeatureStore:
+        """An in-memory store over frames you extracted yourself: everything training and evaluation read.
+
+        Parameters
+        ----------
+        frames : sequence of np.ndarray [shape=(T_i, 268)]
+            Each utterance's raw (not normalised) frame features, e.g. ``sernet.extract_features(y)``.
+        labels : sequence of str or int
+            Each utterance's class: a name of ``classes`` or an index into it.
+        speakers : sequence of str, optional
+            Each utterance's speaker. Without them every utterance is its own speaker (then a split
+            drawn here is not speaker-independent).
+        splits : sequence of {"train", "val", "test"}, optional
+            Each utterance's split. Default: whole speakers drawn into train/val/test in the proportions
+            80/10/10 (``sernet.data.corpora.base.speaker_split``, seed 0; at least 3 speakers).
+        classes : sequence of str, optional
+            The label set, in index order (default: :data:`sernet.labels.EMOTIONS`).
+
+        Returns
+        -------
+        FeatureStore
+            ``path`` None; ``index`` with ``id``, ``label``, ``speaker``, ``split``, ``offset``, ``n_frames``
+            (``path``/``duration_s`` empty); normalisation fitted on the train split (on every utterance when
+            there is no train split), as :func:`extract_corpus` does; frames kept as float32.
+
+        Raises
+        ------
+        SernetError
+            Frames of the wrong shape or non-finite, sequences of different lengths, a label outside
+            ``classes``, an unknown split name, or too few speakers to draw a split.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> store = FeatureStore.from_arrays([rng.normal(size=(50, 268)) for _ in range(30)],
+        ...                                  ["angry", "sad", "neutral"] * 10,
+        ...                                  speakers=[f"spk{i % 10}" for i in range(30)])
+        >>> store.n, store.frames(0).shape, sorted(store.index["split"].unique())
+        (30, (50, 268), ['test', 'train', 'val'])
+        >>> store.normalize(store.frames(0)).dtype
+        dtype('float32')
+        """
+        n = len(frames)
+        if n == 0:
+            raise SernetError("FeatureStore.from_arrays: no utterances (frames is empty)")
+        blocks = []
+        for i, x in enumerate(frames):
+            x = np.asarray(x, dtype=np.float32)
+            if x.ndim != 2 or x.shape[1] != N_STORED or x.shape[0] == 0:
+                raise SernetError(f"FeatureStore.from_arrays: frames[{i}] has shape {x.shape}, expected "
+                                  f"[T > 0, {N_STORED}] (sernet.extract_features output)")
+            if not np.isfinite(x).all():
+                raise SernetError(f"FeatureStore.from_arrays: frames[{i}] holds NaN or Inf")
+            blocks.append(x)
+        for name, seq in (("labels", labels), ("speakers", speakers), ("splits", splits)):
+            if seq is not None and len(seq) != n:
+                raise SernetError(f"FeatureStore.from_arrays: {len(seq)} {name} for {n} utterances")
+        classes = tuple(str(c) for c in (EMOTIONS if classes is None else classes))
+        names = []
+        for i, v in enumerate(labels):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                if not 0 <= int(v) < len(classes):
+                    raise SernetError(f"FeatureStore.from_arrays: labels[{i}] = {v} is outside [0, {len(classes)})")
+                names.append(classes[int(v)])
+            elif str(v) in classes:
+                names.append(str(v))
+            else:
+                raise SernetError(f"FeatureStore.from_arrays: labels[{i}] = {v!r} is not one of the classes "
+                                  f"{list(classes)}")
+        speaker = [f"utt{i:06d}" for i in range(n)] if speakers is None else [str(s) for s in speakers]
+        if splits is None:
+            from collections import Counter
+
+            from sernet.data.corpora.base import speaker_split
+
+            assignment = speaker_split(Counter(speaker))
+            split = [assignment[s] for s in speaker]
+        else:
+            split = [str(s) for s in splits]
+            unknown = sorted(set(split) - {"train", "val", "test"})
+            if unknown:
+                raise SernetError(f"FeatureStore.from_arrays: unknown split name(s) {unknown}; expected train, "
+                                  "val or test")
+        lengths = np.array([len(x) for x in blocks], dtype=np.int64)
+        index = pd.DataFrame({
+            "manifest_row": np.arange(n), "id": [f"utt{i:06d}" for i in range(n)], "path": "",
+            "label": names, "speaker": speaker, "split": split, "duration_s": np.nan,
+            "offset": np.concatenate([[0], np.cumsum(lengths)[:-1]]), "n_frames": lengths,
+        })
+        fit_on = [i for i in range(n) if split[i] == "train"] or list(range(n))
+        moments = RunningMoments(N_STORED)
+        for i in fit_on:
+            moments.update(blocks[i])
+        mean, std = moments.result()
+        store = cls(path=None, index=index, data=np.concatenate(blocks), norm_mean=mean, norm_std=std,
+                    failures=pd.DataFrame(columns=list(FAILURE_COLUMNS)),
+                    utterance_descriptors=pd.DataFrame(np.nan, index=range(n), columns=list(DESCRIPTOR_NAMES)),
+                    info={"source": "arrays", "classes": list(classes), "n_ok": n, "n_failed": 0,
+                          "n_frames": int(lengths.sum()), "n_columns": N_STORED, "dtype": "float32",
+                          "norm_fitted_on": "train" if "train" in split else "all"})
+        try:
+            store.labels  # noqa: B018 - the trainer's class indices: fail here, not in the middle of training
+        except KeyError as exc:
+            raise SernetError(f"FeatureStore.from_arrays: label {exc.args[0]!r} has no class index in this "
+                              "sernet's label set") from None
+        return store
 
     @property
     def n(self) -> int:
@@ -483,5 +602,5 @@ class FeatureStore:
         return normalize(x, self.norm_mean, self.norm_std)
 
     def __repr__(self) -> str:
-        return (f"FeatureStore({self.path}, n={self.n}, frames={len(self.data)}, "
+        return (f"FeatureStore({self.path or '<in memory>'}, n={self.n}, frames={len(self.data)}, "
                 f"failures={int((~self.failures['kept'].astype(bool)).sum())})")
