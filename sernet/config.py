@@ -255,7 +255,7 @@ class ClassicConfig:
     # C and gamma are picked by validation UAR (fit on train; the test split is never looked at). gamma
     # acts on z-scored features: scikit-learn's "scale" is 1/88 ~ 0.011 for eGeMAPS.
     c_grid: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
-    gamma_grid: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1)
+    gamma_grid: tuple[float, ...] = (0.0003, 0.001, 0.003, 0.01, 0.03)  # half-decades up to ~3x "scale"
     class_weight: str = "balanced"  # "balanced" (inverse class frequency, as sklearn) | "none"
     # Probabilities: softmax(decision / T), one temperature T fitted on out-of-fold decisions of the train
     # split (these folds, shuffled by train.seed). Predictions (the argmax) do not depend on it.
