@@ -337,8 +337,8 @@ if SYNTHETIC:
 # In the generator, women's base F0 sits about an octave above men's (`synthetic.SPEAKER_F0_HZ`), while
 # emotions shift F0 by a few semitones (`f0_shift_st`). Raw mean F0 therefore mostly tells *who* speaks.
 # Standardising each cue within each speaker, on that speaker's own utterances (no labels needed, so it is
-# fair on test speakers), leaves the emotional movement. The last line shows why the probe is balanced:
-# without class weights, a single weak cue loses against the class prior.
+# fair on test speakers), leaves the emotional movement. The last line repeats the raw-F0 probe without
+# class weights, to show what the weighting changes for a single weak cue under class imbalance.
 
 # %%
 if SYNTHETIC:
