@@ -108,7 +108,13 @@ def load_finished(cfg: Config):
     from sernet.train.run_dir import RunDir
 
     run = RunDir(run_path(cfg))
-    if not run.complete:
+    if cfg.model.architecture == "egemaps_svm":
+        from sernet.model.classic import is_complete
+
+        done = is_complete(run)
+    else:
+        done = run.complete
+    if not done:
         raise SernetError(f"{run.path}: run of {cfg.model.architecture} seed {cfg.train.seed} has not finished; "
                           "run its shard (sernet study --shard i/N) or the grid first")
     return TrainResult.load(run)
