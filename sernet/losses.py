@@ -14,11 +14,16 @@ no "negative" class: a scalar α multiplies every class alike, so it only rescal
 Adam's update normalisation all but cancels). Class balance comes from class weights instead: per-example
 sample weights in the trainer, or (``make_loss(..., per_class_alpha=True)``) a per-class vector
 ``α_c = focal_alpha · class_weights(counts)``. Explained in chapters/04_focal_loss.py.
+
+Focal loss and label smoothing both move a model's confidence; :func:`reliability_table` and
+:func:`expected_calibration_error` measure what they do to it (top-label calibration, binned as
+``sklearn.calibration.calibration_curve`` bins).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from sernet.config import TrainConfig
 from sernet.errors import ConfigError
@@ -168,3 +173,77 @@ def focal_loss_reference(y_true, logits, *, gamma: float = 2.0, alpha=0.25, labe
     p = np.clip(softmax(logits), eps, 1.0 - eps)
     a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), (k,))
     return -np.sum(a * y * (1.0 - p) ** gamma * np.log(p), axis=-1)
+
+
+def reliability_table(y_true, probabilities, *, n_bins: int = 10) -> pd.DataFrame:
+    """Top-label reliability: per confidence bin, how often the predicted class is right.
+
+    The confidence of a prediction is its largest class probability; the bins are ``n_bins`` equal widths
+    of [0, 1], and the per-bin accuracy and mean confidence are those of
+    ``sklearn.calibration.calibration_curve(correct, confidence, strategy="uniform")``. A calibrated model
+    has ``accuracy ≈ confidence`` in every bin; ``accuracy > confidence`` is under-confidence.
+
+    Parameters
+    ----------
+    y_true : array-like of int [shape=(n,)]
+        True class indices.
+    probabilities : array-like [shape=(n, K)]
+        Predicted class probabilities (rows sum to 1).
+    n_bins : int
+        Number of equal-width confidence bins.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per non-empty bin: ``bin_low``, ``bin_high``, ``count``, ``confidence`` (mean),
+        ``accuracy``.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, probabilities outside [0, 1], fewer than 1 bin.
+
+    Examples
+    --------
+    >>> reliability_table([0, 1], [[0.9, 0.1], [0.6, 0.4]], n_bins=2)[["count", "confidence", "accuracy"]]
+       count  confidence  accuracy
+    0      2        0.75       0.5
+    """
+    from sklearn.calibration import calibration_curve
+
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2 or y.shape != (p.shape[0],):
+        raise ValueError(f"probabilities {p.shape} and labels {y.shape}: expected (n, K) and (n,)")
+    if n_bins < 1:
+        raise ValueError(f"n_bins={n_bins}: need at least one bin")
+    if p.size == 0 or p.min() < 0 or p.max() > 1:
+        raise ValueError("probabilities must be non-empty and lie in [0, 1]")
+    confidence = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(int)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.searchsorted(edges[1:-1], confidence)  # calibration_curve's own binning
+    counts = np.bincount(bins, minlength=n_bins)
+    present = np.flatnonzero(counts)
+    if correct.min() == correct.max():  # calibration_curve needs both outcomes; the answer is exact anyway
+        accuracy = np.full(present.size, float(correct[0]))
+        mean_conf = np.array([confidence[bins == b].mean() for b in present])
+    else:
+        accuracy, mean_conf = calibration_curve(correct, confidence, n_bins=n_bins, strategy="uniform")
+    return pd.DataFrame({"bin_low": edges[present], "bin_high": edges[present + 1], "count": counts[present],
+                         "confidence": mean_conf, "accuracy": accuracy})
+
+
+def expected_calibration_error(y_true, probabilities, *, n_bins: int = 10) -> float:
+    """Expected calibration error (Guo et al., 2017): ``Σ_b (n_b / n) · |accuracy_b − confidence_b|``.
+
+    Over the top-label bins of :func:`reliability_table`; 0 for a calibrated model, at most 1.
+
+    Examples
+    --------
+    >>> round(expected_calibration_error([0, 1], [[0.9, 0.1], [0.6, 0.4]], n_bins=2), 3)
+    0.25
+    """
+    table = reliability_table(y_true, probabilities, n_bins=n_bins)
+    weights = table["count"] / table["count"].sum()
+    return float((weights * (table["accuracy"] - table["confidence"]).abs()).sum())

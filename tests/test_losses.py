@@ -12,7 +12,14 @@ from sklearn.utils.class_weight import compute_class_weight
 import sernet
 from sernet.backend import keras as _keras
 from sernet.errors import ConfigError
-from sernet.losses import class_weights, focal_loss_reference, make_loss, softmax
+from sernet.losses import (
+    class_weights,
+    expected_calibration_error,
+    focal_loss_reference,
+    make_loss,
+    reliability_table,
+    softmax,
+)
 
 keras = _keras()
 K = sernet.NUM_CLASSES
@@ -145,3 +152,45 @@ def test_class_weights_match_sklearn_balanced():
 def test_errors(call, match):
     with pytest.raises(ConfigError, match=match):
         call()
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def test_a_calibrated_model_has_near_zero_ece():
+    """Labels drawn from the predicted probabilities: accuracy matches confidence in every bin."""
+    rng = np.random.default_rng(0)
+    probs = softmax(2.0 * rng.normal(size=(40000, K)))
+    y = np.array([rng.choice(K, p=row) for row in probs])
+    assert expected_calibration_error(y, probs) < 0.02
+
+
+def test_ece_known_answer_and_sklearn_bins():
+    # confidences 0.95, 0.85, 0.85, 0.45; right, right, wrong, right
+    probs = np.array([[0.95, 0.05], [0.85, 0.15], [0.15, 0.85], [0.45, 0.55]])
+    y = np.array([0, 0, 0, 1])
+    table = reliability_table(y, probs, n_bins=10)
+    assert table["count"].tolist() == [1, 2, 1]
+    np.testing.assert_allclose(table["confidence"], [0.55, 0.85, 0.95])
+    np.testing.assert_allclose(table["accuracy"], [1.0, 0.5, 1.0])
+    ece = expected_calibration_error(y, probs, n_bins=10)
+    np.testing.assert_allclose(ece, (1 * 0.45 + 2 * 0.35 + 1 * 0.05) / 4)
+
+
+def test_under_confidence_shows_as_accuracy_above_confidence():
+    """Always right at confidence 0.6: ECE = 0.4, every bin's accuracy above its confidence."""
+    probs = np.tile([0.6, 0.4], (10, 1))
+    y = np.zeros(10, dtype=int)
+    table = reliability_table(y, probs)
+    assert (table["accuracy"] > table["confidence"]).all()
+    np.testing.assert_allclose(expected_calibration_error(y, probs), 0.4)
+
+
+@pytest.mark.parametrize(
+    ("y", "probs", "n_bins"),
+    [([0, 1], [[0.5, 0.5]], 10), ([0], [[1.2, -0.2]], 10), ([0], [[0.5, 0.5]], 0)],
+    ids=["shape", "range", "bins"],
+)
+def test_reliability_table_errors(y, probs, n_bins):
+    with pytest.raises(ValueError):
+        reliability_table(y, probs, n_bins=n_bins)
