@@ -177,7 +177,7 @@ def test_cli_bench_latency_json_has_every_section(capsys):
     sets = [a for k, v in TINY.items() if k.startswith("model.")
             for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
     code = main([*sets, "--set", "features.max_length=50", "bench", "latency", "--json", "--paths", "compiled,call",
-                 "--batch-sizes", "1,2", "--repeats", "2", "--warmup", "1", "--layers"])
+                 "--batch-sizes", "1,2", "--repeats", "2", "--warmup", "1", "--layers", "--no-paper-size"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert {(r["path"], r["batch"]) for r in report["model_only"]} == {(p, b) for p in ("compiled", "call")

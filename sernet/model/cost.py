@@ -206,3 +206,41 @@ def kernel_size_for(cfg: Config, n_params: float) -> tuple[float, pd.Series]:
     counts = parameters_by_kernel_size(cfg, (1, 2))
     slope = counts[2] - counts[1]
     return (n_params - (counts[1] - slope)) / slope, counts
+
+
+def matching_kernel_size(cfg: Config, n_params: float) -> int:
+    """The whole kernel size whose model (``cfg``'s widths and depth) has the parameter count nearest ``n_params``.
+
+    The count is linear in the kernel size (:func:`kernel_size_for`), so the nearest whole size is the
+    fractional solution rounded half up, and at least 1. Chapter 3 finds ``k ≈ 16`` for the paper's
+    2.3 M parameters (Table 6.2) at the paper's widths; Chapter 8 times that model beside ``k = 3``.
+
+    Parameters
+    ----------
+    cfg : Config
+        Its ``model`` section gives every width; only ``model.kernel_size`` is varied.
+    n_params : float
+        The parameter count to match (e.g. ``sernet.paper.TABLE_6_2["SER-Net Base"][0]``).
+
+    Returns
+    -------
+    int
+        The kernel size ``k >= 1`` minimising ``|parameters(k) - n_params|``.
+
+    Raises
+    ------
+    ConfigError
+        If ``n_params`` is not positive.
+
+    Examples
+    --------
+    >>> cfg = sernet.config.load("full")                                       # doctest: +SKIP
+    >>> matching_kernel_size(cfg, sernet.paper.TABLE_6_2["SER-Net Base"][0])    # doctest: +SKIP
+    16
+    """
+    import math
+
+    if not n_params > 0:
+        raise ConfigError(f"n_params must be positive, got {n_params}")
+    k, _ = kernel_size_for(cfg, n_params)
+    return max(1, math.floor(k + 0.5))

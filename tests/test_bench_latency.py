@@ -1,0 +1,100 @@
+"""``sernet bench latency``'s paper-size rows and ``cost.matching_kernel_size``: the kernel size matching a
+parameter count, the rows set beside Table 6.1, the sentences computed from them, the CLI sections."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tiny import TINY_MODEL
+
+import sernet
+from sernet import paper
+from sernet.bench import latency
+from sernet.cli import main
+from sernet.errors import ConfigError
+from sernet.model import build_sernet, cost
+
+
+def tiny_cfg(**extra):
+    return sernet.config.override(sernet.config.load("smoke"), {**TINY_MODEL, "features.max_length": 40, **extra})
+
+
+def test_matching_kernel_size_known_answers():
+    cfg = tiny_cfg()
+    p = cost.parameters_by_kernel_size(cfg, (1, 5, 6))
+    assert cost.matching_kernel_size(cfg, p[5]) == 5
+    assert cost.matching_kernel_size(cfg, p[5] + 0.4 * (p[6] - p[5])) == 5
+    assert cost.matching_kernel_size(cfg, p[5] + 0.6 * (p[6] - p[5])) == 6
+    assert cost.matching_kernel_size(cfg, p[1] / 2) == 1  # below the 1-tap model: the smallest kernel
+    with pytest.raises(ConfigError, match="positive"):
+        cost.matching_kernel_size(cfg, 0)
+
+
+def test_paper_size_models_match_the_papers_parameter_count():
+    models = latency.paper_size_models(sernet.config.load("smoke"))
+    stated, matched = models
+    full = sernet.config.load("full")
+    assert stated.cfg.model == full.model and stated.cfg.features == full.features
+    assert stated.cfg.model.kernel_size == 3 and stated.parameters == build_sernet(stated.cfg).count_params()
+    k = matched.cfg.model.kernel_size
+    target = paper.TABLE_6_2["SER-Net Base"][0]
+    neighbours = cost.parameters_by_kernel_size(stated.cfg, (k - 1, k, k + 1))
+    assert matched.parameters == neighbours[k]
+    assert abs(neighbours[k] - target) < min(abs(neighbours[k - 1] - target), abs(neighbours[k + 1] - target))
+    assert k == 16  # Chapter 3's reading of Table 6.2
+    assert matched.flops > 3 * stated.flops  # the FLOPs follow the parameters
+    assert [m.row()["frames"] for m in models] == [300, 300]
+
+
+def test_paper_size_models_skip_a_duplicate_when_the_stated_size_already_matches():
+    stated = latency.paper_size_models(sernet.config.load("smoke"))[0]
+    assert [m.name for m in latency.paper_size_models(stated.cfg, n_params=stated.parameters)] == [stated.name]
+
+
+def test_paper_size_rows_and_sentences():
+    cfg = tiny_cfg()
+    model = build_sernet(cfg)
+    flops = float(cost.flops_per_utterance(cfg, model=model).loc["total", "flops"])
+    m = latency.PaperSizeModel("tiny", cfg, model, int(model.count_params()), flops)
+    rows = latency.paper_size([m], [1, 2], warmup=1, repeats=2, roof=100.0)
+    cpu = [r for r in rows if r["device"] == "cpu"]
+    assert [r["batch"] for r in cpu] == [1, 2]
+    one, two = cpu
+    assert one["paper_ms"] == paper.TABLE_6_1[("CPU (Intel i9)", 1)]
+    assert one["ratio_to_paper"] == pytest.approx(one["p50_ms"] / one["paper_ms"])
+    assert two["paper_ms"] is None and two["ratio_to_paper"] is None  # the paper has no batch 2
+    assert two["compute_floor_ms"] == pytest.approx(flops * 2 / 100.0 / 1e6)
+    assert one["parameters"] == m.parameters and one["frames"] == 40
+    assert all(r["best_ms"] <= r["p50_ms"] <= r["p90_ms"] for r in rows)
+    (sentence, *_) = latency.describe_paper_size(rows, {"cpu": "Test CPU", "cores_used": 2, "backend": "tensorflow"})
+    assert sentence.startswith("tiny:") and "Test CPU" in sentence
+    assert f"= {one['ratio_to_paper']:.2f}x the paper's 42.5 ms" in sentence
+    assert "batch 2 p50" in sentence and ("arithmetic" in sentence or "overheads" in sentence)
+
+
+def test_describe_paper_size_calls_a_batch_at_its_floor_arithmetic_bound():
+    row = {"model": "m", "device": "cpu", "parameters": 1, "gflop_per_utterance": 1.0, "frames": 300,
+           "paper_platform": "CPU (Intel i9)", "batch": 32, "p50_ms": 100.0, "paper_ms": 312.8,
+           "ratio_to_paper": 100.0 / 312.8}
+    fast, = latency.describe_paper_size([{**row, "compute_floor_ms": 80.0}], {})
+    slow, = latency.describe_paper_size([{**row, "compute_floor_ms": 10.0}], {})
+    assert "80% of the roof: bound by arithmetic" in fast and "10% of the roof: bound by overheads" in slow
+    assert "0.32x the paper's 312.8 ms" in fast
+    # the fastest run, not the median, meets the best-of roof: a disturbed median does not hide the bound
+    busy, = latency.describe_paper_size([{**row, "p50_ms": 400.0, "best_ms": 100.0, "compute_floor_ms": 80.0}], {})
+    assert "fastest run, 100.0 ms, reaches 80% of the roof: bound by arithmetic" in busy
+
+
+def test_cli_bench_latency_paper_size_section(capsys):
+    args = ["bench", "latency", "--paths", "compiled", "--batch-sizes", "1", "--repeats", "1", "--warmup", "1",
+            "--no-end-to-end"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(r["kernel_size"], r["batch"]) for r in report["paper_size"] if r["device"] == "cpu"] == [(3, 1), (16, 1)]
+    assert len(report["paper_size_summary"]) == len({(r["model"], r["device"]) for r in report["paper_size"]})
+    assert main([*args, "--json", "--no-paper-size"]) == 0
+    assert json.loads(capsys.readouterr().out)["paper_size"] == []
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "paper-size SER-Net beside Table 6.1" in out and "k=16 (2.3 M parameters)" in out
