@@ -134,16 +134,25 @@ def attention_panels(*, waveform: np.ndarray, sample_rate_hz: int, log_mel: np.n
     axes[2].plot(np.arange(len(f0)) * hop_s, f0, color="tab:green")
     axes[2].set_ylabel("F0 (Hz)")
     axes[2].set_xlabel("time (s)")
-    for ax in axes:
+    uniform = 1.0 / max(len(weights), 1)
+    for k, ax in enumerate(axes):
         twin = ax.twinx()
         twin.fill_between(t, weights, color="tab:orange", alpha=0.35, step="mid")
-        twin.set_yticks([])
+        twin.axhline(uniform, color="tab:orange", ls="--", lw=0.8)
         twin.set_ylim(0, max(float(np.max(weights)) * 1.1, 1e-9))
+        if k == 1:
+            twin.set_ylabel("attention α")
+        else:
+            twin.set_yticks([])
         for start, end in silence_spans:
             ax.axvspan(start, end, color="tab:blue", alpha=0.12)
         for a in accent_times:
             ax.axvline(a, color="black", ls=":", lw=0.8)
-    axes[0].set_title(title + "  (orange: attention; blue: silence; dotted: accents)")
+    window_end = len(weights) * hop_s
+    axes[0].axvline(0, color="crimson", lw=1)
+    axes[0].axvline(window_end, color="crimson", lw=1)
+    axes[0].set_title(title + "\n(orange: attention, dashed: uniform 1/T; blue: silence; dotted: accents; "
+                      "red: the model's input window)", fontsize=9)
     fig.tight_layout()
     return fig
 

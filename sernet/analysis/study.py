@@ -247,7 +247,7 @@ def attention(rs: RunSet, cfg: Config, store) -> dict[str, Any]:
     verdicts = []
     for claim, kinds in shares.items():
         for kind, values in kinds.items():
-            iv = mean_interval(100 * np.asarray(values), confidence=cfg.analysis.confidence)
+            iv = mean_interval(100 * np.asarray(values), confidence=cfg.analysis.confidence, bounds=(0, 100))
             verdicts.append(threshold_verdict(f"{claim} ({kind})", iv, 50.0, name="half of utterances",
                                               measure="utterances in the claimed direction"))
     return {"verdicts": [v.to_dict() for v in verdicts], "utterances_per_run": int(len(rows))}

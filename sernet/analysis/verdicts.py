@@ -87,7 +87,7 @@ class Verdict:
     extra: tuple[Interval, ...] = field(default_factory=tuple)
 
     def _number(self, value: float, decimals: int) -> str:
-        return signed(value, decimals) if self.difference else f"{value:.{decimals}f}"
+        return signed(value, decimals) if self.difference else f"{value:.{decimals}f}".replace("-", "−")
 
     def numbers(self, decimals: int = 1) -> str:
         """``"−0.7 points (95 % CI −4.1 … +2.6)"``."""
@@ -143,8 +143,13 @@ def welch_interval(a: Sequence[float], b: Sequence[float], *, confidence: float 
                     f"Welch t over seeds ({a.size} vs {b.size}, df {res.df:.1f})", int(a.size + b.size))
 
 
-def mean_interval(values: Sequence[float], *, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
-    """Student-t interval of a mean over seeds (``scipy.stats.t``)."""
+def mean_interval(values: Sequence[float], *, confidence: float = DEFAULT_CONFIDENCE,
+                  bounds: tuple[float, float] | None = None) -> Interval:
+    """Student-t interval of a mean over seeds (``scipy.stats.t``).
+
+    ``bounds`` clips the interval to the range the quantity can take (e.g. ``(0, 100)`` for a share in %):
+    with few seeds a t interval of a share can otherwise reach past 100 %.
+    """
     from scipy import stats
 
     v = np.asarray(values, dtype=float)
@@ -154,6 +159,8 @@ def mean_interval(values: Sequence[float], *, confidence: float = DEFAULT_CONFID
     if se == 0:
         return Interval(m, m, m, confidence, f"t over {v.size} seeds (no variance)", int(v.size))
     low, high = stats.t.interval(confidence, v.size - 1, loc=m, scale=se)
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     return Interval(m, float(low), float(high), confidence, f"t over {v.size} seeds", int(v.size))
 
 
