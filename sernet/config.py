@@ -32,15 +32,33 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from sernet.errors import ConfigError
 from sernet.labels import EMOTIONS
 
 PROFILES = ("smoke", "study", "full")
+
+# The legal values of every enumerated field (checked by :func:`validate` on load and on override).
+Profile = Literal["smoke", "study", "full"]
+Crop = Literal["random", "center", "start"]  # sernet.features.normalize.CROP_MODES
+CacheDtype = Literal["float16", "float32", "float64"]  # numpy dtype of the cached frames
+Architecture = Literal["sernet", "cnn", "lstm", "cnn_lstm", "egemaps_svm"]  # Table 4.3 rows
+Variant = Literal["base", "large"]
+Pooling = Literal["attention", "mean"]
+Loss = Literal["focal", "ce"]
+ClassWeighting = Literal["none", "balanced"]
+MixedPrecision = Literal["auto", "off", "none", "float32", "mixed_float16", "mixed_bfloat16"]
+Distribution = Literal["none", "auto", "mirrored", "data_parallel"]  # sernet.distribute.DISTRIBUTIONS
+Normalization = Literal["source", "target"]
+Split = Literal["train", "val", "test"]  # sernet.data.manifest.SPLITS
+FeatureSet = Literal["eGeMAPSv02", "GeMAPSv01b", "ComParE_2016"]  # sernet.features.egemaps.FEATURE_SETS
+SvmClassWeight = Literal["balanced", "none"]
 
 # Paper Table 2.2 class counts (train split), used as default class proportions of the synthetic corpus.
 PAPER_TRAIN_COUNTS: dict[str, int] = {
@@ -100,9 +118,9 @@ class FeatureConfig:
     pitch_ceiling_hz: float = 600.0
     max_length: int = 300  # frames: 3.0 s at a 10 ms hop (Appendix A)
     # Training crops a random max_length window of longer utterances; evaluation takes the centre.
-    train_crop: str = "random"
-    eval_crop: str = "center"
-    cache_dtype: str = "float16"
+    train_crop: Crop = "random"
+    eval_crop: Crop = "center"
+    cache_dtype: CacheDtype = "float16"
     # Pauses and syllable nuclei (after de Jong & Wempe 2009, Behav. Res. Methods 41(2)): a frame is a pause
     # when its energy is more than silence_threshold_db below the utterance's 99th-percentile frame energy;
     # a syllable nucleus is a voiced peak of the energy track (smoothed over syllable_smooth_ms) standing
@@ -131,8 +149,8 @@ class FeatureConfig:
 class ModelConfig:
     """SER-Net architecture (``sernet.model``), paper §3.2–3.4 and Appendix A."""
 
-    architecture: str = "sernet"  # "sernet" | "cnn" | "lstm" | "cnn_lstm" (Table 4.3 baselines)
-    variant: str = "base"  # "base" | "large" (Table 4.3 / 6.2)
+    architecture: Architecture = "sernet"  # "sernet" or a Table 4.3 baseline ("cnn", "lstm", "cnn_lstm", "egemaps_svm")
+    variant: Variant = "base"  # "base" | "large" (Table 4.3 / 6.2)
     mel_projection_dim: int = 40  # learned 128 -> 40 projection of the log-mel bands (§3.1.2)
     conv_filters: tuple[int, ...] = (64, 64, 64)
     dilation_rates: tuple[int, ...] = (1, 2, 4)
@@ -144,7 +162,7 @@ class ModelConfig:
     dropout_rate: float = 0.3
     # Ablation switches (Table 4.4).
     multiscale: bool = True  # False: a single dilation-1 conv of the same total width
-    pooling: str = "attention"  # "attention" | "mean"
+    pooling: Pooling = "attention"  # "attention" | "mean"
     use_prosody: bool = True  # False: the 20 prosodic dims are dropped from the input
     use_mel: bool = True
     use_mfcc: bool = True
@@ -169,26 +187,26 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 1000
     min_learning_rate: float = 1e-6
-    loss: str = "focal"  # "focal" | "ce"  (Table 4.4 "w/o focal loss" = "ce")
+    loss: Loss = "focal"  # "focal" | "ce"  (Table 4.4 "w/o focal loss" = "ce")
     focal_gamma: float = 2.0
     # Keras' CategoricalFocalCrossentropy multiplies every class by a scalar alpha: in the multi-class
     # case alpha=0.25 only rescales the loss (and so the effective learning rate under Adam: not at all).
     focal_alpha: float = 0.25
     label_smoothing: float = 0.1
-    class_weighting: str = "none"  # "none" | "balanced" (inverse frequency, normalised to mean 1)
+    class_weighting: ClassWeighting = "none"  # "none" | "balanced" (inverse frequency, normalised to mean 1)
     augment: bool = True  # SpecAugment-style masking on training batches (Table 4.4 "w/o augmentation")
     time_masks: int = 2
     time_mask_max_frames: int = 30
     feature_masks: int = 2
     feature_mask_max_dims: int = 15
-    mixed_precision: str = "auto"  # "auto": float16 mixed precision when a GPU is present
+    mixed_precision: MixedPrecision = "auto"  # "auto": float16 mixed precision when a GPU is present
     ablation_seeds: tuple[int, ...] = (0, 1, 2)  # seeds of every grid (Tables 4.3/4.4, Ch. 5-7, 9)
     # Training processes of a grid (sernet.analysis.runs.execute), one compute thread each: on a small CPU
     # two single-threaded runs side by side finish ~1.8x sooner than one after another. 1: in-process.
     grid_workers: int = 1
     # Multi-device training (sernet.distribute): "none" | "auto" | "mirrored" (TensorFlow MirroredStrategy)
     # | "data_parallel" (keras.distribution.DataParallel, JAX). batch_size stays the global batch.
-    distribution: str = "none"
+    distribution: Distribution = "none"
     devices: int = 0  # at most this many devices (0: all visible)
 
 
@@ -209,8 +227,8 @@ class CrossCorpusConfig:
     channel_order: int = 4  # Butterworth order of the band-pass channel
     # Feature normalisation of the test corpus: "source" (the training corpus's statistics, as a deployed
     # model would) or "target" (each corpus's own train-split statistics, a simple domain adaptation).
-    normalization: str = "source"
-    split: str = "test"  # the split of corpus B that is evaluated (the diagonal: A's own test split)
+    normalization: Normalization = "source"
+    split: Split = "test"  # the split of corpus B that is evaluated (the diagonal: A's own test split)
 
 
 @dataclass(frozen=True)
@@ -251,12 +269,12 @@ class ClassicConfig:
     """The classic baseline of Table 4.3 (``sernet.model.classic``, ``model.architecture="egemaps_svm"``):
     openSMILE functionals per utterance (``sernet.features.egemaps``), z-scored, into an RBF SVM."""
 
-    feature_set: str = "eGeMAPSv02"  # 88 functionals (Eyben et al. 2016); "ComParE_2016": 6373
+    feature_set: FeatureSet = "eGeMAPSv02"  # 88 functionals (Eyben et al. 2016); "ComParE_2016": 6373
     # C and gamma are picked by validation UAR (fit on train; the test split is never looked at). gamma
     # acts on z-scored features: scikit-learn's "scale" is 1/88 ~ 0.011 for eGeMAPS.
     c_grid: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
     gamma_grid: tuple[float, ...] = (0.0003, 0.001, 0.003, 0.01, 0.03)  # half-decades up to ~3x "scale"
-    class_weight: str = "balanced"  # "balanced" (inverse class frequency, as sklearn) | "none"
+    class_weight: SvmClassWeight = "balanced"  # "balanced" (inverse class frequency, as sklearn) | "none"
     # Probabilities: softmax(decision / T), one temperature T fitted on out-of-fold decisions of the train
     # split (these folds, shuffled by train.seed). Predictions (the argmax) do not depend on it.
     calibration_folds: int = 5
@@ -266,7 +284,7 @@ class ClassicConfig:
 class Config:
     """The whole experiment. Build one with :func:`load`; change fields with :func:`override`."""
 
-    profile: str = "smoke"
+    profile: Profile = "smoke"
     data_root: str | None = None  # a prepared corpus folder holding manifest.csv; None: synthetic
     home: str = str(Path("~/.cache/sernet").expanduser())
     synth: SynthConfig = field(default_factory=SynthConfig)
@@ -360,18 +378,25 @@ def load(profile: str | None = None, **env: str) -> Config:
     if environ.get("SERNET_CROSS_CORPORA"):  # "name=path,name=path": the corpora of chapters/09_cross_corpus
         corpora = tuple(v.strip() for v in environ["SERNET_CROSS_CORPORA"].split(",") if v.strip())
         changes["cross"] = dataclasses.replace(cfg.cross, corpora=corpora)
-    return dataclasses.replace(cfg, **changes)
+    return validate(dataclasses.replace(cfg, **changes))
 
 
 def override(cfg: Config, changes: dict[str, Any]) -> Config:
     """Return a copy of ``cfg`` with dotted-path fields replaced, e.g. ``{"model.pooling": "mean"}``.
 
-    Values given as strings (from a command line) are converted to the field's type.
+    Values given as strings (from a command line) are converted to the field's type. The result is
+    checked by :func:`validate` once every change is applied (so related fields can change together).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown field, a value that cannot be read as the field's type, a value outside an
+        enumeration (the message lists the allowed ones) or out of range.
     """
     for key, value in changes.items():
         parts = key.split(".")
         cfg = _replace_path(cfg, parts, value, key)
-    return cfg
+    return validate(cfg)
 
 
 def _replace_path(obj: Any, parts: list[str], value: Any, full_key: str) -> Any:
@@ -385,33 +410,225 @@ def _replace_path(obj: Any, parts: list[str], value: Any, full_key: str) -> Any:
             raise ConfigError(f"config field {full_key!r}: {name!r} has no sub-fields")
         new = _replace_path(current, parts[1:], value, full_key)
     else:
-        new = _coerce(value, current, full_key)
+        new = _coerce(value, current, _hints(type(obj))[name], full_key)
     return dataclasses.replace(obj, **{name: new})
 
 
-def _coerce(value: Any, current: Any, key: str) -> Any:
-    if not isinstance(value, str) or isinstance(current, str) or current is None:
-        if isinstance(current, tuple) and isinstance(value, list):
-            return tuple(value)
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field annotations of a config dataclass (strings under ``from __future__``)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _coerce(value: Any, current: Any, hint: Any, key: str) -> Any:
+    """``value`` converted to the field's type: strings (command line) are parsed, lists become tuples."""
+    if isinstance(value, list) and isinstance(current, tuple):
+        return tuple(value)
+    if not isinstance(value, str):
         return value
     try:
-        if isinstance(current, bool):
-            if value.lower() in ("1", "true", "yes", "on"):
-                return True
-            if value.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if isinstance(current, tuple):
-            items = [v.strip() for v in value.split(",") if v.strip()]
-            if not current:  # an empty tuple has no element type: numbers when they all read as such
-                try:
-                    return tuple(float(v) for v in items)
-                except ValueError:
-                    return tuple(items)
-            return tuple(type(current[0])(v) for v in items)
-        return type(current)(value)
+        return _parse(value, hint)
     except ValueError:
-        raise ConfigError(f"config field {key!r}: cannot read {value!r} as {type(current).__name__}") from None
+        raise ConfigError(f"config field {key!r}: cannot read {value!r} as {_type_name(hint)}") from None
+
+
+def _parse(text: str, hint: Any) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError(text)
+    if hint in (int, float):
+        return hint(text)
+    if origin is tuple:
+        items = [v.strip() for v in text.split(",") if v.strip()]
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_parse(v, args[0]) for v in items)
+        if len(items) != len(args):  # a fixed-length tuple: validate() names the expected length
+            return tuple(items)
+        return tuple(_parse(v, a) for v, a in zip(items, args, strict=True))
+    if origin in (Union, UnionType) and type(None) in args:  # str | None: "" and "none" read as None
+        if text.lower() in ("", "none", "null"):
+            return None
+        return _parse(text, next(a for a in args if a is not type(None)))
+    return text  # str and Literal fields: validate() checks the value
+
+
+def _type_name(hint: Any) -> str:
+    if get_origin(hint) is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(hint))
+    if get_origin(hint) is tuple:
+        args = get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a comma-separated list of {_type_name(args[0])}"
+        return f"{len(args)} comma-separated values ({', '.join(_type_name(a) for a in args)})"
+    if get_origin(hint) in (Union, UnionType):
+        return " or ".join(_type_name(a) for a in get_args(hint))
+    return {bool: "bool (true/false)", int: "int", float: "float", str: "str",
+            type(None): "None"}.get(hint, str(hint))
+
+
+# --------------------------------------------------------------------------------------------- validation
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _non_negative(x: float) -> bool:
+    return x >= 0
+
+
+def _fraction(x: float) -> bool:
+    return 0 <= x <= 1
+
+
+def _open_fraction(x: float) -> bool:
+    return 0 < x < 1
+
+
+def _below_one(x: float) -> bool:
+    return 0 <= x < 1
+
+
+_POS, _NONNEG = (_positive, "> 0"), (_non_negative, ">= 0")
+_FRAC, _BELOW1, _OPEN = (_fraction, "in [0, 1]"), (_below_one, "in [0, 1)"), (_open_fraction, "in (0, 1)")
+
+# Ranges of numeric fields: (predicate, description), applied to every element of a tuple field.
+_RANGES: dict[str, tuple[Any, str]] = {
+    "synth.n_utterances": _POS, "synth.n_speakers": _POS, "synth.seed": _NONNEG,
+    "synth.min_duration_s": _POS, "synth.max_duration_s": _POS, "synth.class_weights": _NONNEG,
+    "synth.blend_fraction": _FRAC, "synth.noise_fraction": _FRAC, "synth.atypical_speaker_fraction": _FRAC,
+    "synth.split_fractions": _FRAC, "synth.cue_spread": _NONNEG,
+    "features.sample_rate_hz": _POS, "features.pre_emphasis": _BELOW1, "features.win_ms": _POS,
+    "features.hop_ms": _POS, "features.n_fft": _POS, "features.n_mfcc": _POS, "features.n_mels": _POS,
+    "features.fmin_hz": _NONNEG, "features.fmax_hz": _POS, "features.pitch_floor_hz": _POS,
+    "features.pitch_ceiling_hz": _POS, "features.max_length": _POS, "features.silence_threshold_db": _POS,
+    "features.syllable_dip_db": _NONNEG, "features.syllable_smooth_ms": _POS,
+    "model.mel_projection_dim": _POS, "model.conv_filters": _POS, "model.dilation_rates": _POS,
+    "model.kernel_size": _POS, "model.channels": _POS, "model.residual_blocks": _NONNEG,
+    "model.attention_heads": _POS, "model.dense_units": _POS, "model.dropout_rate": _BELOW1,
+    "model.pooling_units": _POS, "model.large_width_factor": _POS, "model.cnn_filters": _POS,
+    "model.lstm_units": _POS,
+    "train.seed": _NONNEG, "train.batch_size": _POS, "train.epochs": _POS,
+    "train.early_stopping_patience": _NONNEG, "train.learning_rate": _POS, "train.weight_decay": _NONNEG,
+    "train.warmup_steps": _NONNEG, "train.min_learning_rate": _NONNEG, "train.focal_gamma": _NONNEG,
+    "train.focal_alpha": _POS, "train.label_smoothing": _BELOW1, "train.time_masks": _NONNEG,
+    "train.time_mask_max_frames": _NONNEG, "train.feature_masks": _NONNEG,
+    "train.feature_mask_max_dims": _NONNEG, "train.ablation_seeds": _NONNEG, "train.grid_workers": _POS,
+    "train.devices": _NONNEG,
+    "cross.b_seed": _NONNEG, "cross.b_noise_fraction": _FRAC, "cross.b_band_hz": _NONNEG,
+    "cross.channel_order": _POS,
+    "deploy.window_hop_s": _POS, "deploy.chunk_ms": _POS, "deploy.stream_hop_s": _POS,
+    "deploy.parity_samples": _POS, "deploy.parity_atol_fp32": _POS, "deploy.parity_atol_fp16": _POS,
+    "deploy.parity_atol_int8": _POS, "deploy.bench_batch_sizes": _POS, "deploy.bench_warmup": _NONNEG,
+    "deploy.bench_repeats": _POS,
+    "analysis.confidence": _OPEN, "analysis.bootstrap_resamples": _POS, "analysis.bootstrap_seed": _NONNEG,
+    "analysis.attention_utterances": _NONNEG,
+    "classic.c_grid": _POS, "classic.gamma_grid": _POS, "classic.calibration_folds": (lambda x: x >= 2, ">= 2"),
+}
+# Tuple fields that must hold at least one value.
+_NON_EMPTY: tuple[str, ...] = (
+    "synth.class_weights", "model.conv_filters", "model.dilation_rates", "model.cnn_filters", "model.lstm_units",
+    "train.ablation_seeds", "deploy.bench_batch_sizes", "classic.c_grid", "classic.gamma_grid",
+)
+
+
+def validate(cfg: Any) -> Any:
+    """Check every field of ``cfg`` (a :class:`Config` or one of its sections) against its annotation and its range; return ``cfg`` unchanged.
+
+    Enumerations (``typing.Literal`` fields such as ``model.pooling`` or ``features.train_crop``) must hold
+    one of their values, numbers must be numbers (``bool`` is not an int here), tuples hold elements of
+    their type, and the ranges of :data:`_RANGES` hold (e.g. ``train.epochs > 0``, ``analysis.confidence``
+    in (0, 1)), as do a few relations (``synth.split_fractions`` sum to 1, ``min <= max`` pairs).
+
+    Raises
+    ------
+    ConfigError
+        Naming the field, the bad value and what is allowed, e.g.
+        ``config field 'features.train_crop' = 'middle': expected one of 'random', 'center', 'start'``.
+    """
+    if isinstance(cfg, Config):
+        _check_dataclass(cfg, "")
+        _check_relations(cfg)
+    elif dataclasses.is_dataclass(cfg):  # a section on its own, e.g. override(cfg.train, {...})
+        sections = {t: f.name for f in dataclasses.fields(Config)
+                    if dataclasses.is_dataclass(t := _hints(Config)[f.name])}
+        _check_dataclass(cfg, f"{sections[type(cfg)]}." if type(cfg) in sections else "")
+    return cfg
+
+
+def _check_dataclass(obj: Any, prefix: str) -> None:
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        key, value = f"{prefix}{f.name}", getattr(obj, f.name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            if type(value) is not hints[f.name]:
+                raise ConfigError(f"config field {key!r}: expected a {hints[f.name].__name__}, "
+                                  f"got {type(value).__name__}")
+            _check_dataclass(value, f"{key}.")
+            continue
+        if not _matches(value, hints[f.name]):
+            raise ConfigError(f"config field {key!r} = {value!r}: expected {_type_name(hints[f.name])}")
+        if key in _NON_EMPTY and not value:
+            raise ConfigError(f"config field {key!r} = {value!r}: expected at least one value")
+        if key in _RANGES:
+            ok, text = _RANGES[key]
+            for v in (value if isinstance(value, tuple) else (value,)):
+                if not ok(v):
+                    raise ConfigError(f"config field {key!r} = {value!r}: expected {text}")
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Literal:
+        return isinstance(value, str) and value in args
+    if origin in (Union, UnionType):
+        return any(_matches(value, a) for a in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_matches(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_matches(v, a) for v, a in zip(value, args, strict=True))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:  # ints are accepted as floats (kept as given: the fingerprints do not change)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, hint)
+
+
+def _check_relations(cfg: Config) -> None:
+    def fail(key: str, value: Any, text: str) -> None:
+        raise ConfigError(f"config field {key!r} = {value!r}: {text}")
+
+    s, f, c = cfg.synth, cfg.features, cfg.cross
+    if abs(sum(s.split_fractions) - 1.0) > 1e-6:
+        fail("synth.split_fractions", s.split_fractions, f"the train/val/test fractions sum to "
+             f"{sum(s.split_fractions):g}, expected 1")
+    if not sum(s.class_weights) > 0:
+        fail("synth.class_weights", s.class_weights, "expected a positive total")
+    if s.min_duration_s > s.max_duration_s:
+        fail("synth.min_duration_s", s.min_duration_s, f"longer than synth.max_duration_s={s.max_duration_s!r}")
+    for key, (lo, hi) in (("synth.snr_db_range", s.snr_db_range), ("cross.b_snr_db_range", c.b_snr_db_range)):
+        if lo > hi:
+            fail(key, (lo, hi), "expected (low, high) with low <= high")
+    if c.b_band_hz != (0.0, 0.0) and not c.b_band_hz[0] < c.b_band_hz[1]:
+        fail("cross.b_band_hz", c.b_band_hz, "expected (low, high) with low < high, or (0, 0) for no channel")
+    if not f.fmin_hz < f.fmax_hz:
+        fail("features.fmax_hz", f.fmax_hz, f"not above features.fmin_hz={f.fmin_hz!r}")
+    if not f.pitch_floor_hz < f.pitch_ceiling_hz:
+        fail("features.pitch_ceiling_hz", f.pitch_ceiling_hz,
+             f"not above features.pitch_floor_hz={f.pitch_floor_hz!r}")
 
 
 def describe(cfg: Config) -> str:
