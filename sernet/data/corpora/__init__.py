@@ -4,6 +4,8 @@ Nobody can download these corpora for you (each has its own licence and request 
 ``data_scripts/README.md`` for where to get each one, its layout and its label mapping. Then::
 
     sernet prepare ravdess /data/RAVDESS --out /data/prepared/ravdess
+    sernet prepare folder /data/my_recordings --out /data/prepared/mine     # ROOT/<label>/*.wav
+    sernet prepare csv /data/my_list.csv --out /data/prepared/listed        # path,label[,speaker][,split]
     SERNET_DATA=/data/prepared/ravdess sernet train ...
 
 or from Python::
@@ -25,6 +27,9 @@ emodb           EmoDB (German)                                        7 incl. bo
 iemocap         IEMOCAP, 4-class (exc merged into happy)              4                      16 kHz
 savee           SAVEE                                                 7                      44.1 kHz
 ==============  ====================================================  =====================  =========
+
+Your own corpus: :func:`prepare_folder` (:mod:`sernet.data.corpora.folder`) and :func:`prepare_csv`
+(:mod:`sernet.data.corpora.csv_corpus`), with the corpus's own label set.
 """
 
 from __future__ import annotations
@@ -43,8 +48,12 @@ from sernet.data.corpora.base import (
     Dropped,
     PrepareError,
     PrepareSummary,
+    parse_split,
+    speaker_folds,
     speaker_split,
 )
+from sernet.data.corpora.csv_corpus import prepare_csv
+from sernet.data.corpora.folder import prepare_folder, read_label_map
 from sernet.data.corpora.prepare import prepare_corpus, read_classes
 from sernet.labels import EMOTIONS
 
@@ -101,5 +110,6 @@ def label_maps() -> pd.DataFrame:
 __all__ = [
     "CORPORA", "DROP_REASONS", "PAPER_SPLIT_FRACTIONS", "SPLIT_SEED", "Candidate", "CorpusSpec", "Dropped",
     "PrepareError", "PrepareSummary", "documented_counts", "get", "label_maps", "prepare", "prepare_corpus",
-    "read_classes", "speaker_split",
+    "parse_split", "prepare_csv", "prepare_folder", "read_classes", "read_label_map", "speaker_folds",
+    "speaker_split",
 ]

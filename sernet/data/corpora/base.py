@@ -29,6 +29,8 @@ SPLIT_SEED = 0  # default seed of the speaker shuffle; any seed gives a speaker-
 
 LABEL_SETS: tuple[str, ...] = ("paper8", "native")
 SPLIT_RULES: tuple[str, ...] = ("paper", "official")
+# Split rules every corpus offers besides its own ``spec.splits`` (see :func:`parse_split`).
+GENERIC_SPLITS: tuple[str, ...] = ("test", "kfold:K", "loso")
 
 # Reasons an utterance is dropped (the summary counts them; ``dropped.csv`` lists every file).
 DROP_REASONS: dict[str, str] = {
@@ -41,6 +43,10 @@ DROP_REASONS: dict[str, str] = {
     "unknown_speaker": "speaker id unknown, so a speaker-independent split cannot place it",
     "unknown_partition": "official partition name the preparer does not know",
     "not_speech": "a file of another modality or vocal channel (e.g. RAVDESS song or video)",
+    "hidden_file": "hidden or system file (.DS_Store, ._x.wav resource forks, __MACOSX/, Thumbs.db)",
+    "not_audio": "a file whose extension is not an audio format sernet reads (.txt, .jpg, .m4a, ...)",
+    "no_label": "a file with no label (not inside a label folder of the layout, or an empty label cell)",
+    "label_map_drop": "a label that --label-map maps to drop (an empty target or 'drop')",
 }
 
 
@@ -160,6 +166,64 @@ class CorpusSpec:
         return int(sum(self.documented_counts.values()))
 
 
+def parse_split(split: str) -> tuple[str, int | None]:
+    """``(rule, K)`` of a ``--split`` value: ``paper``, ``official``, ``test``, ``loso`` or ``kfold:K``.
+
+    >>> parse_split("kfold:5")
+    ('kfold', 5)
+    >>> parse_split("paper")
+    ('paper', None)
+    """
+    text = str(split).strip().lower()
+    if text.startswith("kfold"):
+        _, _, k = text.partition(":")
+        if not k.strip().isdigit() or int(k) < 2:
+            raise PrepareError(f"--split {split!r}: expected kfold:K with K >= 2 folds, e.g. kfold:5")
+        return "kfold", int(k)
+    if text in SPLIT_RULES or text in ("test", "loso"):
+        return text, None
+    raise PrepareError(f"--split {split!r}: expected one of paper, official, test, kfold:K, loso")
+
+
+def speaker_folds(sizes: Mapping[str, int], k: int, *, seed: int = SPLIT_SEED) -> dict[str, int]:
+    """Assign whole speakers to ``k`` folds (0 .. k-1) so fold sizes (utterances) come out even.
+
+    Speakers are shuffled with ``numpy.random.default_rng(seed)`` (after sorting), then, largest
+    first (ties in shuffled order), each goes to the fold with the fewest utterances so far (ties:
+    the lowest fold index). Every fold gets at least one speaker.
+
+    Raises
+    ------
+    PrepareError
+        Fewer speakers than folds (the message names what is possible).
+
+    Examples
+    --------
+    >>> folds = speaker_folds({f"s{i}": 10 for i in range(6)}, 3)
+    >>> sorted(Counter(folds.values()).items())
+    [(0, 2), (1, 2), (2, 2)]
+    """
+    groups = sorted(sizes)
+    if k < 2:
+        raise PrepareError(f"kfold:{k}: expected at least 2 folds")
+    if len(groups) < k:
+        raise PrepareError(
+            f"--split kfold:{k} needs at least {k} speakers; this corpus has {len(groups)} "
+            f"({', '.join(groups) or 'none'}). Possible instead: "
+            + (f"--split kfold:{len(groups)}, " if len(groups) >= 2 else "")
+            + ("--split loso (leave-one-speaker-out), " if len(groups) >= 2 else "")
+            + "--split test (evaluation only)")
+    shuffled = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
+    order = sorted(shuffled, key=lambda g: -sizes[g])  # stable: ties keep the shuffled order
+    load = [0] * k
+    out: dict[str, int] = {}
+    for g in order:
+        f = min(range(k), key=lambda i: (load[i], i))
+        out[g] = f
+        load[f] += sizes[g]
+    return out
+
+
 def speaker_split(
     sizes: Mapping[str, int],
     *,
@@ -206,7 +270,10 @@ def speaker_split(
     if len(groups) < 3:
         raise PrepareError(
             f"only {len(groups)} speaker group(s) ({', '.join(groups) or 'none'}): a speaker-independent "
-            "train/val/test split needs at least 3"
+            "train/val/test split needs at least 3. Possible instead: --split test (an evaluation-only "
+            "corpus, every utterance in test)"
+            + (", --split loso (leave-one-speaker-out: one speaker in test, a fold column)"
+               if len(groups) == 2 else "")
         )
     order = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
     total = float(sum(sizes[g] for g in groups))
@@ -250,6 +317,10 @@ class PrepareSummary:
     converted: int = 0  # files written to OUT/wav16k (this run)
     referenced: int = 0  # 16 kHz mono files referenced in place
     manifests: dict[str, str] = field(default_factory=dict)  # name -> manifest path
+    warnings: list[str] = field(default_factory=list)  # e.g. "split is not speaker-independent"
+    resampled: dict[int, int] = field(default_factory=dict)  # source rate (Hz) -> kept files resampled
+    mixed_down: int = 0  # kept multi-channel files averaged to mono
+    manifest_state: str = ""  # "new", "changed" or "unchanged" (the same manifest as the previous run)
 
     def dropped_by_reason(self) -> dict[str, int]:
         """Reason -> number of dropped utterances, most frequent first."""
@@ -267,10 +338,21 @@ class PrepareSummary:
         ]
         for reason, n in self.dropped_by_reason().items():
             lines.append(f"    {reason:<20s} {n:>6d}")
+        if self.resampled:
+            rates = ", ".join(f"{n} from {r} Hz" for r, n in sorted(self.resampled.items()))
+            lines.append(f"  resampled to 16 kHz: {rates}")
+        if self.mixed_down:
+            lines.append(f"  mixed down to mono: {self.mixed_down} multi-channel file(s)")
         lines.append("")
         lines.append(self.counts.to_string())
         if "documented" in self.counts.columns:
             lines.append("(documented: the class's count in the full public release, for comparison)")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        if self.manifest_state == "unchanged":
+            lines.append("manifest.csv and classes.txt unchanged: identical to the previous run's")
+        elif self.manifest_state == "changed":
+            lines.append("manifest.csv or classes.txt changed since the previous run (rewritten)")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,6 +371,10 @@ class PrepareSummary:
             "documented_total": self.documented_total,
             "counts": {c: {s: int(v) for s, v in row.items()} for c, row in self.counts.iterrows()},
             "manifests": self.manifests,
+            "warnings": list(self.warnings),
+            "resampled": {str(r): n for r, n in sorted(self.resampled.items())},
+            "mixed_down": self.mixed_down,
+            "manifest_state": self.manifest_state,
         }
 
     def write(self, out: Path) -> None:
