@@ -76,14 +76,14 @@ def scan_csv(
         if not text:
             dropped.append(Dropped(where, "malformed_row", "empty path"))
             continue
-        path = Path(text).expanduser()
-        path = path if path.is_absolute() else base / path
+        listed = Path(text).expanduser()
+        path = listed if listed.is_absolute() else base / listed
         key = path.resolve()
         if key in seen:
             dropped.append(Dropped(str(path), "duplicate_row", f"{where}: listed again (the first row is kept)"))
             continue
         seen.add(key)
-        why = hidden_reason(Path(text))
+        why = hidden_reason(Path(path.name) if listed.is_absolute() else listed)  # not /home/u/.cache/...
         if why:
             dropped.append(Dropped(str(path), "hidden_file", why))
             continue
@@ -108,7 +108,7 @@ def scan_csv(
         if has_speaker:
             speaker = row["speaker"].strip() or None
         else:
-            speaker = Path(text).with_suffix("").as_posix()
+            speaker = listed.with_suffix("").as_posix()
         found.append(Candidate(source=path, label=label, speaker=speaker, sex=_sex(row.get("sex")),
                                official=official, extras={rename[c]: row[c] for c in extra_cols}))
     return found, dropped, has_split
