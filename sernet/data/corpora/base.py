@@ -270,10 +270,7 @@ def speaker_split(
     if len(groups) < 3:
         raise PrepareError(
             f"only {len(groups)} speaker group(s) ({', '.join(groups) or 'none'}): a speaker-independent "
-            "train/val/test split needs at least 3. Possible instead: --split test (an evaluation-only "
-            "corpus, every utterance in test)"
-            + (", --split loso (leave-one-speaker-out: one speaker in test, a fold column)"
-               if len(groups) == 2 else "")
+            "train/val/test split needs at least 3"
         )
     order = [groups[i] for i in np.random.default_rng(seed).permutation(len(groups))]
     total = float(sum(sizes[g] for g in groups))

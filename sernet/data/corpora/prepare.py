@@ -307,7 +307,16 @@ def _assign_splits(df: pd.DataFrame, split: str, k: int | None, fractions, seed:
         df["split"] = df["_official"]
     else:
         sizes = df.groupby("_group").size().to_dict()
-        assign = speaker_split(sizes, fractions=fractions, seed=seed)  # names the alternatives if < 3
+        if len(sizes) < 3:  # name what is possible instead of a bare "needs at least 3"
+            try:
+                speaker_split(sizes, fractions=fractions, seed=seed)
+            except PrepareError as exc:
+                raise PrepareError(
+                    f"{spec.name}: {exc}. Possible instead: --split test (an evaluation-only corpus: every "
+                    "utterance in test)" + (", --split loso (leave-one-speaker-out: one speaker in test, "
+                                            "the other in train, a fold column)" if len(sizes) == 2 else "")
+                ) from None
+        assign = speaker_split(sizes, fractions=fractions, seed=seed)
         df["split"] = df["_group"].map(assign)
     df = df.drop(columns=["_group", "_official"])
     first = ["path", "label", "speaker", "split", "duration_s", "sex", "corpus"] + (
