@@ -18,14 +18,16 @@ class ManifestError(SernetError, ValueError):
 
 
 class AudioError(SernetError, ValueError):
-    """An audio file cannot be used: unreadable, empty, silent, too short, non-finite, wrong rate.
+    """An audio file cannot be used: unreadable, truncated, empty, silent, constant (DC only), too short,
+    non-finite, wrong rate.
 
     Attributes
     ----------
     path : str
         The offending file ("<array>" for in-memory audio).
     problem : str
-        A short machine-readable reason, e.g. ``"silent"``, ``"too_short"``, ``"non_finite"``.
+        A short machine-readable reason, e.g. ``"silent"``, ``"constant"``, ``"truncated"``, ``"too_short"``,
+        ``"non_finite"``.
     """
 
     def __init__(self, path: str | Path, problem: str, detail: str = "") -> None:
