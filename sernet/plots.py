@@ -85,23 +85,24 @@ def lr_schedule(steps: np.ndarray, rates: np.ndarray, *, warmup_steps: int | Non
     return fig
 
 
-def ablation_deltas(summary: pd.DataFrame, *, ax=None, title: str = "", z: float = 2.0):
-    """Our deltas to the reference (bars, ± ``z`` standard errors) beside the paper's (markers).
+def ablation_deltas(summary: pd.DataFrame, *, ax=None, title: str = ""):
+    """Our deltas to the reference (bars with their Welch interval over seeds) beside the paper's (markers).
 
-    ``summary`` comes from ``sernet.analysis.runs.summarize`` (the reference row is left out).
+    ``summary`` comes from ``sernet.analysis.ablations.summarize`` (the reference row is left out).
     """
     rows = summary.dropna(subset=["delta"])
     fig, ax = _axes(ax, (7, 3.5))
     y = np.arange(len(rows))
-    ax.barh(y, rows["delta"], xerr=z * rows["delta_se"], color="tab:blue", alpha=0.7, capsize=4,
-            label=f"ours (± {z:g} s.e. over seeds)")
+    err = np.vstack([rows["delta"] - rows["delta_low"], rows["delta_high"] - rows["delta"]])
+    ax.barh(y, rows["delta"], xerr=np.nan_to_num(err), color="tab:blue", alpha=0.7, capsize=4,
+            label="ours (95 % Welch interval over seeds)")
     ax.scatter(rows["paper_delta"], y, color="crimson", marker="D", zorder=3, label="paper")
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(y, rows.index)
     ax.invert_yaxis()
     ax.set_xlabel("Δ UAR vs full model (percentage points)")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -140,3 +140,21 @@ def test_metrics_on_a_corpus_that_lacks_classes():
     assert m["macro_f1"] < 1.0
     ci = bootstrap.metric_interval(y, pred, None, metric="macro_f1", n_classes=8, n_resamples=100)
     assert ci.estimate == pytest.approx(m["macro_f1"])
+
+
+def test_ablation_summary_uses_welch_not_two_standard_errors():
+    import pandas as pd
+
+    from sernet.analysis.ablations import summarize
+
+    full, abl = [50.0, 52.0, 48.0], [45.0, 47.5, 46.0]
+    grid = pd.DataFrame({"variant": ["Full Model"] * 3 + ["w/o X"] * 3, "seed": [0, 1, 2] * 2, "UAR": full + abl})
+    s = summarize(grid, reference="Full Model", paper_uar={"Full Model": 72.4, "w/o X": 70.0})
+    ref = stats.ttest_ind(abl, full, equal_var=False).confidence_interval(0.95)
+    assert (s.loc["w/o X", "delta_low"], s.loc["w/o X", "delta_high"]) == pytest.approx((ref.low, ref.high))
+    # |delta| is beyond 2 standard errors here, but the Welch interval (df ~ 3) still contains 0
+    se = np.sqrt(np.var(full, ddof=1) / 3 + np.var(abl, ddof=1) / 3)
+    assert abs(np.mean(abl) - np.mean(full)) > 2 * se
+    assert ref.low < 0 < ref.high
+    assert s.loc["w/o X", "verdict"] == "within noise"
+    assert s.loc["Full Model", "verdict"] == "reference"

@@ -15,44 +15,46 @@ from sernet import paper
 
 
 def summarize(grid: pd.DataFrame, *, reference: str, paper_uar: Mapping[str, float] | None = None,
-              metric: str = "UAR", noise_z: float = 2.0) -> pd.DataFrame:
-    """Mean ± std over seeds, the delta to ``reference`` with its standard error, and the paper beside it.
+              metric: str = "UAR", confidence: float = 0.95) -> pd.DataFrame:
+    """Mean ± std over seeds, the delta to ``reference`` with its Welch interval, and the paper beside it.
 
-    The verdict compares our delta with the paper's: ``within noise`` when
-    ``|delta| < noise_z x se`` (se: Welch standard error of the difference of the two means over seeds),
-    otherwise ``same sign as paper`` or ``opposite sign``.
+    The verdict is :func:`sernet.analysis.verdicts.difference_verdict` on the Welch t interval of the
+    difference of the two means over seeds (Welch–Satterthwaite df: with 3 seeds a side about ±3-4 standard
+    errors at 95 %, not ±2): ``within noise`` when it contains 0, else the direction against the paper's.
+    Rows with one seed get ``one seed: no noise estimate``. (The study record adds the speakers' share of
+    the noise: :func:`sernet.analysis.study.compare`.)
 
     Returns
     -------
     pandas.DataFrame
-        Index: variant; columns ``seeds``, ``mean``, ``std``, ``delta``, ``delta_se``, ``paper``,
-        ``paper_delta``, ``verdict`` (metric in %).
+        Index: variant; columns ``seeds``, ``mean``, ``std``, ``delta``, ``delta_low``, ``delta_high``,
+        ``paper``, ``paper_delta``, ``verdict`` (metric in %).
     """
+    from sernet.analysis.verdicts import difference_verdict, welch_interval
+
     stats = grid.groupby("variant", observed=True)[metric].agg(["count", "mean", "std"])
     stats["std"] = stats["std"].fillna(0.0)
     ref = stats.loc[reference]
+    ref_values = grid.loc[grid["variant"] == reference, metric].to_numpy()
     paper_uar = dict(paper_uar or {})
     rows = []
     for name, s in stats.iterrows():
         delta = s["mean"] - ref["mean"]
-        se = float(np.sqrt(s["std"] ** 2 / s["count"] + ref["std"] ** 2 / ref["count"]))
-        p = paper_uar.get(name, np.nan)
-        p_ref = paper_uar.get(reference, np.nan)
-        p_delta = p - p_ref
+        p_delta = paper_uar.get(name, np.nan) - paper_uar.get(reference, np.nan)
+        low = high = np.nan
         if name == reference:
             verdict = "reference"
         elif s["count"] < 2 or ref["count"] < 2:
             verdict = "one seed: no noise estimate"
-        elif abs(delta) < noise_z * se or se == 0 and delta == 0:
-            verdict = "within noise"
-        elif np.isnan(p_delta):
-            verdict = "no paper value"
         else:
-            verdict = "same sign as paper" if np.sign(delta) == np.sign(p_delta) else "opposite sign"
+            values = grid.loc[grid["variant"] == name, metric].to_numpy()
+            iv = welch_interval(values, ref_values, confidence=confidence)
+            low, high = iv.low, iv.high
+            verdict = difference_verdict(str(name), iv, paper=None if np.isnan(p_delta) else p_delta).outcome
         rows.append({"variant": name, "seeds": int(s["count"]), "mean": s["mean"], "std": s["std"],
-                     "delta": delta if name != reference else np.nan,
-                     "delta_se": se if name != reference else np.nan,
-                     "paper": p, "paper_delta": p_delta if name != reference else np.nan, "verdict": verdict})
+                     "delta": delta if name != reference else np.nan, "delta_low": low, "delta_high": high,
+                     "paper": paper_uar.get(name, np.nan),
+                     "paper_delta": p_delta if name != reference else np.nan, "verdict": verdict})
     return pd.DataFrame(rows).set_index("variant")
 
 

@@ -9,7 +9,7 @@ Examples
 --------
 >>> cfg = sernet.config.load()                                         # doctest: +SKIP
 >>> grid = run_grid(cfg, ABLATIONS, seeds=cfg.train.ablation_seeds)     # doctest: +SKIP
->>> summarize(grid, reference="Full Model", paper_uar=sernet.paper.TABLE_4_4)   # doctest: +SKIP
+>>> ablations.summarize(grid, reference="Full Model", paper_uar=sernet.paper.TABLE_4_4)   # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -177,11 +177,12 @@ def step_ablate(cfg: Config, state: State, args: argparse.Namespace) -> None:
     grid = runs.run_grid(cfg, runs.ABLATIONS, seeds, store=store, desc="ablations")
     summary = ablations.summarize(grid, reference="Full Model", paper_uar=paper.TABLE_4_4)
     _header(f"Table 4.4 (test UAR %, {len(seeds)} seed(s)), paper beside")
-    cols = ["seeds", "mean", "std", "delta", "delta_se", "paper", "paper_delta", "verdict"]
+    cols = ["seeds", "mean", "std", "delta", "delta_low", "delta_high", "paper", "paper_delta", "verdict"]
     print(summary[cols].round(1).to_string())
     rep.table("Table 4.4: ablations (test UAR %)", summary[cols],
-              note="verdict: |delta| < 2 standard errors over seeds = within noise; with one seed there is "
-                   "no noise estimate (add seeds with --ablation-seeds; Chapter 6 runs three).")
+              note="verdict: within noise when the 95 % Welch interval of the delta over seeds contains 0; "
+                   "with one seed there is no noise estimate (add seeds with --ablation-seeds; `sernet study` "
+                   "runs five).")
     rep.figure("ablation_deltas", plots.ablation_deltas(summary), caption="Δ UAR vs the full model")
     base = runs.run_grid(cfg, runs.BASELINES, seeds, store=store, desc="baselines")
     table = ablations.summarize_table_4_3(base)
