@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from fixtures_corpora import build_ravdess
+from fixtures_corpora import build_iemocap, build_ravdess
 
 from sernet import progress
 from sernet.cli import main as cli_main
@@ -125,6 +125,7 @@ def test_folder_rerun_changes_nothing_and_says_so(tree, tmp_path):
     assert one.converted == 2 and two.converted == 0
     assert (out / "manifest.csv").read_bytes() == manifest
     assert "unchanged: identical to the previous run" in two.table()
+    assert "0 converted to 16 kHz this run, 2 converted by an earlier run" in two.table()
     three = prepare_folder(root, out, layout="speaker/label", classes="sad,happy,angry")
     assert three.manifest_state == "changed" and read_classes(out) == ("sad", "happy", "angry")
 
@@ -394,6 +395,15 @@ def test_generic_splits_on_a_registry_corpus(tmp_path):
     prepare("ravdess", fx.root, tmp_path / "loso", split="loso")
     df = read_manifest(tmp_path / "loso")
     assert df.groupby("speaker")["fold"].first().to_dict() == {"ravdess01": 0, "ravdess02": 1}
+
+
+def test_kfold_keeps_a_corpus_own_fold_column(tmp_path):
+    fx = build_iemocap(tmp_path / "release")
+    prepare("iemocap", fx.root, tmp_path / "out", split="kfold:5", test_fold=4)
+    df = read_manifest(tmp_path / "out")
+    assert set(df["corpus_fold"]) == {1, 2, 3, 4, 5}  # the sessions, renamed
+    assert (df.groupby("speaker")["fold"].nunique() == 1).all() and set(df["fold"]) == set(range(5))
+    assert set(df.loc[df["fold"] == 4, "split"]) == {"test"}
 
 
 # ----------------------------------------------------------------------------- CLI

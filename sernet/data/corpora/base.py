@@ -330,7 +330,9 @@ class PrepareSummary:
             f"  split rule: {self.split}   labels: {self.labels} ({len(self.classes)} classes)",
             f"  found    {self.found:>8d}   (label rows or audio files)",
             f"  kept     {self.kept:>8d}   ({self.referenced} referenced in place, "
-            f"{self.converted} converted to 16 kHz this run)",
+            f"{self.converted} converted to 16 kHz this run"
+            + (f", {earlier} converted by an earlier run)" if (earlier := self.kept - self.referenced
+                                                                - self.converted) > 0 else ")"),
             f"  dropped  {len(self.dropped):>8d}",
         ]
         for reason, n in self.dropped_by_reason().items():
