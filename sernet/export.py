@@ -10,7 +10,8 @@ so the converters never see a dynamic time dimension. An export folder is itself
       model_fp32.tflite         TFLiteConverter.from_saved_model, no optimisation
       model_fp16.tflite         float16 weights (Optimize.DEFAULT + supported_types=[float16])
       model_int8.tflite         dynamic-range int8 weights (Optimize.DEFAULT, no representative data)
-      config.json, norm_stats.npz   copied from the run (the feature recipe and z-score statistics)
+      config.json, norm_stats.npz   copied from the run (the feature recipe, z-score statistics and, in
+                                    config.json's ``classes``, the names of the model's outputs)
       export_report.json        size and parity of every format (see :func:`check_parity`)
 
 Parity: each export runs the same batch of real, normalised feature windows as the Keras model; we report the
@@ -220,7 +221,7 @@ def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.
     cfg = predictor.cfg
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_metadata(out, cfg, predictor.norm_mean, predictor.norm_std)
+    write_metadata(out, cfg, predictor.norm_mean, predictor.norm_std, classes=predictor.classes)
     batch = max(cfg.deploy.bench_batch_sizes)
     reference = predictor.logits(features, mask, batch)
     saved = export_saved_model(predictor.model, out / FILENAMES["saved_model"], predictor.max_length)

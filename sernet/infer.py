@@ -70,7 +70,8 @@ class Prediction:
     label : str
         The predicted emotion (argmax of :attr:`probabilities`), or :data:`NO_SPEECH`.
     probabilities : dict[str, float]
-        Class -> probability in the paper's class order (:data:`sernet.EMOTIONS`); empty for no speech.
+        Class -> probability in the model's class order (:attr:`Predictor.classes`: the run's label set,
+        the paper's :data:`sernet.EMOTIONS` by default); empty for no speech.
     duration_s : float
         Length of the audio.
     window_starts_s : np.ndarray [shape=(W,)]
@@ -373,14 +374,35 @@ def read_metadata(folder: Path) -> tuple[Config, np.ndarray, np.ndarray]:
     return cfg, mean, std
 
 
-def write_metadata(folder: str | Path, cfg: Config, mean: np.ndarray, std: np.ndarray) -> None:
-    """Write ``config.json`` and ``norm_stats.npz`` into ``folder`` (the run-directory layout)."""
+def write_metadata(folder: str | Path, cfg: Config, mean: np.ndarray, std: np.ndarray,
+                   classes: Sequence[str] | None = None) -> None:
+    """Write ``config.json`` (with the class names when given) and ``norm_stats.npz`` into ``folder`` (the
+    run-directory layout)."""
     from sernet.train.run_dir import RunDir
 
     run = RunDir(folder)
     run.path.mkdir(parents=True, exist_ok=True)
-    run.write_config(cfg)
+    extra = {} if classes is None else {"classes": [str(c) for c in classes]}
+    run.write_config(cfg, **extra)
     run.write_norm_stats(mean, std)
+
+
+def read_classes(folder: str | Path) -> tuple[str, ...]:
+    """The class names (model-output order) of a run or export folder: ``config.json``'s ``classes``, the
+    paper's 8 when it has none (runs written before runs recorded them)."""
+    path = Path(folder) / CONFIG_FILE
+    try:
+        classes = json.loads(path.read_text()).get("classes")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise SernetError(f"{path}: unreadable config ({exc})") from None
+    return EMOTIONS if not classes else tuple(str(c) for c in classes)
+
+
+def _output_width(model) -> int | None:
+    try:
+        return int(model.output.shape[-1])
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def load_keras_model(path: str | Path):
@@ -421,24 +443,33 @@ class Predictor:
         Train-split z-score statistics of the stored features.
     model : keras.Model or None
         The Keras model when there is one (needed for attention weights).
+    classes : sequence of str, optional
+        Names of the model's outputs, in order (:meth:`load` reads them from the run or export; default:
+        the paper's 8 :data:`sernet.EMOTIONS`).
     """
 
-    def __init__(self, runner, cfg: Config, norm_mean: np.ndarray, norm_std: np.ndarray, model=None) -> None:
+    def __init__(self, runner, cfg: Config, norm_mean: np.ndarray, norm_std: np.ndarray, model=None,
+                 classes: Sequence[str] | None = None) -> None:
         self.runner = runner
         self.cfg = cfg
         self.model = model
         self.norm_mean = np.asarray(norm_mean, np.float32)
         self.norm_std = np.where(np.asarray(norm_std, np.float32) > 0, np.asarray(norm_std, np.float32), 1.0)
         self.max_length = int(cfg.features.max_length)
-        self.classes = EMOTIONS
+        self.classes = EMOTIONS if classes is None else tuple(str(c) for c in classes)
+        width = _output_width(model) if model is not None else None
+        if width is not None and width != len(self.classes):
+            raise SernetError(f"the model has {width} outputs but {len(self.classes)} class names "
+                              f"{list(self.classes)}" + ("; pass classes=" if classes is None else ""))
         self._voiced = layout.column("voiced")
 
     # -- construction --------------------------------------------------------------------------------------
     @classmethod
     def from_model(cls, model, cfg: Config, norm_mean: np.ndarray, norm_std: np.ndarray,
-                   method: str = "compiled") -> Predictor:
-        """A predictor over an in-memory Keras model."""
-        return cls(KerasRunner(model, cfg.features.max_length, method), cfg, norm_mean, norm_std, model=model)
+                   method: str = "compiled", classes: Sequence[str] | None = None) -> Predictor:
+        """A predictor over an in-memory Keras model (``classes``: its output names, default the paper's 8)."""
+        return cls(KerasRunner(model, cfg.features.max_length, method), cfg, norm_mean, norm_std, model=model,
+                   classes=classes)
 
     @classmethod
     def load(cls, path: str | Path, *, num_threads: int | None = None) -> Predictor:
@@ -459,14 +490,15 @@ class Predictor:
             path = path / KERAS_MODEL_FILE
         if path.suffix == ".keras":
             cfg, mean, std = read_metadata(path.parent)
-            return cls.from_model(load_keras_model(path), cfg, mean, std)
+            return cls.from_model(load_keras_model(path), cfg, mean, std, classes=read_classes(path.parent))
         if path.suffix == ".tflite":
             cfg, mean, std = read_metadata(path.parent)
-            return cls(LiteRTRunner(path, num_threads=num_threads), cfg, mean, std)
+            return cls(LiteRTRunner(path, num_threads=num_threads), cfg, mean, std,
+                       classes=read_classes(path.parent))
         if path.is_dir() and (path / "saved_model.pb").exists():
             meta = path if (path / CONFIG_FILE).exists() else path.parent
             cfg, mean, std = read_metadata(meta)
-            return cls(SavedModelRunner(path), cfg, mean, std)
+            return cls(SavedModelRunner(path), cfg, mean, std, classes=read_classes(meta))
         raise SernetError(
             f"{path}: not a run directory (with {KERAS_MODEL_FILE}), .keras file, SavedModel directory or .tflite file"
         )

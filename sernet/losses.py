@@ -75,7 +75,8 @@ def class_weights(counts, mode: str = "balanced") -> np.ndarray:
     return weights
 
 
-def make_loss(tcfg: TrainConfig, class_counts=None, *, per_class_alpha: bool = False):
+def make_loss(tcfg: TrainConfig, class_counts=None, *, per_class_alpha: bool = False,
+              n_classes: int | None = None):
     """The training loss of ``tcfg`` (labels one-hot, predictions logits).
 
     ``tcfg.loss == "focal"``: ``keras.losses.CategoricalFocalCrossentropy(alpha=focal_alpha, gamma,
@@ -92,10 +93,14 @@ def make_loss(tcfg: TrainConfig, class_counts=None, *, per_class_alpha: bool = F
     Parameters
     ----------
     tcfg : TrainConfig
-    class_counts : array-like [shape=(8,)], optional
-        Training examples per class; required with ``per_class_alpha`` and balanced weighting.
+    class_counts : array-like [shape=(n_classes,)], optional
+        Training examples per class of the corpus's label set; required with ``per_class_alpha`` and
+        balanced weighting.
     per_class_alpha : bool
         Fold the class weights into a per-class α (default False: the trainer weights the examples).
+    n_classes : int, optional
+        Size of the label set ``class_counts`` must match (the trainer passes ``len(store.classes)``);
+        default the paper's 8.
 
     Returns
     -------
@@ -113,8 +118,9 @@ def make_loss(tcfg: TrainConfig, class_counts=None, *, per_class_alpha: bool = F
         raise ConfigError(f"train.loss: unknown loss {tcfg.loss!r}; expected one of {LOSSES}")
     if tcfg.class_weighting not in WEIGHTINGS:
         raise ConfigError(f"train.class_weighting: unknown {tcfg.class_weighting!r}; expected {WEIGHTINGS}")
-    if class_counts is not None and np.asarray(class_counts).size != NUM_CLASSES:
-        raise ConfigError(f"class_counts has {np.asarray(class_counts).size} entries, expected {NUM_CLASSES}")
+    expected = NUM_CLASSES if n_classes is None else int(n_classes)
+    if class_counts is not None and np.asarray(class_counts).size != expected:
+        raise ConfigError(f"class_counts has {np.asarray(class_counts).size} entries, expected {expected}")
     weights = None
     if per_class_alpha and tcfg.class_weighting != "none":
         if class_counts is None:

@@ -100,10 +100,18 @@ def evaluate_predictions(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[in
     }
 
 
-def evaluate_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
-    """:func:`evaluate_predictions` of the argmax of ``probabilities`` [shape=(n, classes)]."""
+def evaluate_probabilities(y_true: np.ndarray, probabilities: np.ndarray,
+                           classes: Sequence[str] | None = None) -> dict[str, Any]:
+    """:func:`evaluate_predictions` of the argmax of ``probabilities`` [shape=(n, classes)].
+
+    ``classes`` names the columns (default: the paper's 8 for 8 columns).
+    """
     probabilities = np.asarray(probabilities)
-    return evaluate_predictions(y_true, probabilities.argmax(axis=-1), n_classes=probabilities.shape[-1])
+    if classes is not None and len(classes) != probabilities.shape[-1]:
+        raise SernetError(f"evaluate_probabilities: {probabilities.shape[-1]} probability columns for "
+                          f"{len(classes)} classes {list(classes)}")
+    return evaluate_predictions(y_true, probabilities.argmax(axis=-1), n_classes=probabilities.shape[-1],
+                                classes=None if classes is None else tuple(classes))
 
 
 def overall_row(metrics: Mapping[str, Any]) -> dict[str, float]:

@@ -64,7 +64,7 @@ from sernet.config import Config, FeatureConfig
 from sernet.errors import AudioError, SernetError
 from sernet.features.layout import FEATURE_NAMES, N_STORED
 from sernet.features.normalize import RunningMoments, normalize
-from sernet.labels import EMOTIONS
+from sernet.labels import EMOTIONS, corpus_classes
 
 FEATURES_VERSION: int = 1
 """Bump when the extracted numbers change for the same config (invalidates every cache)."""
@@ -251,12 +251,17 @@ def extract_corpus(
     out.mkdir(parents=True, exist_ok=True)
     digest = _file_sha256(manifest)
     fingerprint = extraction_fingerprint(cfg)
+    classes = corpus_classes(manifest)
     done = _read_complete(out)
     if done and done.get("manifest_sha256") == digest and done.get("version") == FEATURES_VERSION \
             and done.get("features_fingerprint") == fingerprint:
+        if tuple(done.get("classes", EMOTIONS)) != classes:  # classes.txt rewritten, manifest unchanged
+            read_manifest(manifest, classes=classes)  # every label must be one of the new classes
+            done = {**done, "classes": list(classes)}
+            _atomic_write_text(out / COMPLETE, json.dumps(done, indent=1))
         return {**_summary(done), "seconds": time.perf_counter() - t0, "out_dir": str(out)}
 
-    df = read_manifest(manifest)
+    df = read_manifest(manifest, classes=classes)
     plan = _plan(out, digest, fingerprint, chunk_size or CHUNK_SIZE, len(df))
     cs = plan["chunk_size"]
     chunks = [list(zip(range(s, min(s + cs, len(df))), df["path"].iloc[s:s + cs], strict=True))
@@ -286,7 +291,7 @@ def extract_corpus(
         return {"n_ok": None, "n_failed": None, "n_chunks": len(chunks), "n_chunks_done": n_done,
                 "complete": False, "seconds": time.perf_counter() - t0, "out_dir": str(out)}
     try:
-        info = _gather(out, df, len(chunks), cfg, manifest, digest, fingerprint)
+        info = _gather(out, df, len(chunks), cfg, manifest, digest, fingerprint, classes)
     except FileNotFoundError:  # another shard gathered the cache (and removed the chunks) first
         info = _read_complete(out)
         if info is None:
@@ -331,7 +336,7 @@ def _plan(out: Path, digest: str, fingerprint: str, chunk_size: int, n_rows: int
 
 
 def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: Path, digest: str,
-            fingerprint: str) -> dict:
+            fingerprint: str, classes: Sequence[str] = EMOTIONS) -> dict:
     """Concatenate the chunks into ``frames.npy``, fit the normalisation, write the index and the marker."""
     chunk_dir = out / "chunks"
     metas = [json.loads(_chunk_paths(chunk_dir, c)[1].read_text()) for c in range(n_chunks)]
@@ -379,7 +384,7 @@ def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: P
         "manifest_sha256": digest, "features_fingerprint": fingerprint, "features": {k: v for k, v in cfg.to_dict()["features"].items() if k not in USE_ONLY_FIELDS},
         "n_ok": len(rows), "n_failed": int(sum(not f["kept"] for f in failures)),
         "n_repaired": int(sum(bool(f["kept"]) for f in failures)), "n_chunks": n_chunks, "n_frames": total,
-        "n_columns": N_STORED, "dtype": cfg.features.cache_dtype,
+        "n_columns": N_STORED, "dtype": cfg.features.cache_dtype, "classes": list(classes),
     }
     _atomic_write_text(out / COMPLETE, json.dumps(info, indent=1))
     shutil.rmtree(chunk_dir, ignore_errors=True)
@@ -400,8 +405,11 @@ class FeatureStore:
         Number of extracted utterances (failed files are not counted; see ``failures``).
     index : pandas.DataFrame
         Manifest columns + ``manifest_row`` (row in the manifest), ``offset``, ``n_frames``.
+    classes : tuple of str
+        The corpus's label set in class-index order (``info["classes"]``: the prepared corpus's
+        ``classes.txt``, the ``classes`` of :meth:`from_arrays`; the paper's 8 when none was declared).
     labels : np.ndarray [int32]
-        Class indices per :data:`sernet.labels.EMOTIONS`.
+        Class indices into :attr:`classes`.
     splits, speakers : np.ndarray [str]
     lengths : np.ndarray [int64]
         Frames per utterance.
@@ -551,21 +559,27 @@ class FeatureStore:
                     info={"source": "arrays", "classes": list(classes), "n_ok": n, "n_failed": 0,
                           "n_frames": int(lengths.sum()), "n_columns": N_STORED, "dtype": "float32",
                           "norm_fitted_on": "train" if "train" in split else "all"})
-        try:
-            store.labels  # noqa: B018 - the trainer's class indices: fail here, not in the middle of training
-        except KeyError as exc:
-            raise SernetError(f"FeatureStore.from_arrays: label {exc.args[0]!r} has no class index in this "
-                              "sernet's label set") from None
+        store.labels  # noqa: B018 - the trainer's class indices (from info["classes"]): fail here, not later
         return store
 
     @property
     def n(self) -> int:
         return len(self.index)
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The label set, in class-index order (the paper's 8 for a cache that declares none)."""
+        return tuple(str(c) for c in self.info.get("classes") or EMOTIONS)
+
     @cached_property
     def labels(self) -> np.ndarray:
-        lookup = {e: i for i, e in enumerate(EMOTIONS)}
-        return np.array([lookup[v] for v in self.index["label"]], dtype=np.int32)
+        """Class indices into :attr:`classes` (raises ``SernetError`` for a label outside them)."""
+        lookup = {e: i for i, e in enumerate(self.classes)}
+        try:
+            return np.array([lookup[v] for v in self.index["label"]], dtype=np.int32)
+        except KeyError as exc:
+            raise SernetError(f"{self.path or 'feature store'}: label {exc.args[0]!r} is not one of the store's "
+                              f"classes {list(self.classes)}") from None
 
     @cached_property
     def splits(self) -> np.ndarray:

@@ -2,7 +2,7 @@
 baselines as Keras functional models with the same inputs and outputs.
 
 Inputs: ``{"features": (batch, frames, 268) float, "mask": (batch, frames) float}`` (1 real frame,
-0 padding; ``frames`` may vary). Output: logits ``(batch, 8)`` in float32 (also under mixed precision).
+0 padding; ``frames`` may vary). Output: logits ``(batch, n_classes)`` in float32 (the paper's 8 by default) (also under mixed precision).
 Explained in chapters/03_architecture.py.
 
 Ablation rows of Table 4.4 and the fields that switch them:
@@ -103,13 +103,13 @@ def input_frames(features, m: ModelConfig):
     return keras.layers.Concatenate(name="frame_features")(parts)
 
 
-def _pool_and_classify(x, mask, m: ModelConfig, name: str, inputs) -> keras.Model:
+def _pool_and_classify(x, mask, m: ModelConfig, name: str, inputs, n_classes: int = NUM_CLASSES) -> keras.Model:
     pool = (TemporalAttentionPooling(m.pooling_units, name=POOLING_LAYER) if m.pooling == "attention"
             else MaskedMeanPooling(name=POOLING_LAYER))
     context, _ = pool(x, mask=mask)
     h = keras.layers.Dense(m.dense_units, activation="relu", name="dense")(context)
     h = keras.layers.Dropout(m.dropout_rate, name="dropout")(h)
-    logits = keras.layers.Dense(NUM_CLASSES, name="logits", dtype="float32")(h)
+    logits = keras.layers.Dense(n_classes, name="logits", dtype="float32")(h)
     return keras.Model(inputs, logits, name=name)
 
 
@@ -125,7 +125,7 @@ def _sernet_body(x, mask, m: ModelConfig):
     return MaskedSelfAttention(m.attention_heads, name="self_attention")(x, mask=mask)
 
 
-def build_sernet(cfg: Config) -> keras.Model:
+def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> keras.Model:
     """Build the model that ``cfg.model`` describes (uncompiled).
 
     Parameters
@@ -133,6 +133,11 @@ def build_sernet(cfg: Config) -> keras.Model:
     cfg : Config
         ``cfg.model.architecture`` picks SER-Net ("sernet") or a Table 4.3 baseline ("cnn", "lstm",
         "cnn_lstm"); ``cfg.model.variant`` picks Base or Large (every width × ``large_width_factor``).
+    n_classes : int, optional
+        Outputs of the classification head (the corpus's label set; the trainer passes
+        ``len(store.classes)``). Default: ``len(classes)`` when ``classes`` is given, else the paper's 8.
+    classes : sequence of str, optional
+        The label set; only its length is used (the run directory stores the names).
 
     Returns
     -------
@@ -143,7 +148,8 @@ def build_sernet(cfg: Config) -> keras.Model:
     Raises
     ------
     ConfigError
-        Unknown architecture / variant / pooling, no feature group, mismatched filter and dilation lists.
+        Unknown architecture / variant / pooling, no feature group, mismatched filter and dilation lists,
+        fewer than 2 classes, or ``n_classes`` and ``classes`` that disagree.
 
     Examples
     --------
@@ -151,6 +157,13 @@ def build_sernet(cfg: Config) -> keras.Model:
     >>> model({"features": np.zeros((2, 300, 268)), "mask": np.ones((2, 300))}).shape
     TensorShape([2, 8])
     """
+    if classes is not None:
+        if n_classes is not None and n_classes != len(classes):
+            raise ConfigError(f"build_sernet: n_classes={n_classes} but {len(classes)} classes {list(classes)}")
+        n_classes = len(classes)
+    n_classes = NUM_CLASSES if n_classes is None else int(n_classes)
+    if n_classes < 2:
+        raise ConfigError(f"build_sernet: a classifier needs at least 2 classes, got {n_classes}")
     m = effective_model_config(cfg.model)
     _validate(m)
     inputs = model_inputs()
@@ -165,7 +178,7 @@ def build_sernet(cfg: Config) -> keras.Model:
         m = baselines.plain_model_config(m)  # a baseline always pools with masked mean pooling
         x = baselines.BODIES[m.architecture](x, mask, m)
         name = f"baseline_{m.architecture}" + ("_large" if m.variant == "large" else "")
-    return _pool_and_classify(x, mask, m, name, inputs)
+    return _pool_and_classify(x, mask, m, name, inputs, n_classes)
 
 
 def attention_weights(model: keras.Model, batch: dict) -> np.ndarray:

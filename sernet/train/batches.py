@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sernet.backend import keras
-from sernet.labels import NUM_CLASSES
+from sernet.labels import classes_of
 from sernet.train.augment import MaskSpec
 
 _PyDataset = keras().utils.PyDataset
@@ -81,12 +81,15 @@ class FeatureBatches(_PyDataset):
         The epoch to start at (resuming).
     workers, use_multiprocessing, max_queue_size
         Keras prefetching (``keras.utils.PyDataset``); threads by default.
+    n_classes : int, optional
+        Width of the one-hot labels (default: the store's label set, ``sernet.labels.classes_of``).
     """
 
     def __init__(self, store, indices: Sequence[int], *, batch_size: int, max_length: int, crop: str,
                  shuffle: bool, seed: int, mask_spec: MaskSpec | None = None, augment: bool = True,
                  sample_weights: np.ndarray | None = None, epoch: int = 0, workers: int = 1,
-                 use_multiprocessing: bool = False, max_queue_size: int = 8) -> None:
+                 use_multiprocessing: bool = False, max_queue_size: int = 8,
+                 n_classes: int | None = None) -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
                          max_queue_size=max_queue_size)
         self.store = store
@@ -100,6 +103,7 @@ class FeatureBatches(_PyDataset):
         self.augment = augment
         self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, "float32")
         self.labels = np.asarray(store.labels, dtype=np.int64)
+        self.n_classes = len(classes_of(store)) if n_classes is None else int(n_classes)
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch: int) -> None:
@@ -147,7 +151,7 @@ class FeatureBatches(_PyDataset):
         if b >= self.num_batches:
             raise IndexError(f"batch {b} of {self.num_batches}")
         rows = self.batch_indices(b)
-        y = np.eye(NUM_CLASSES, dtype=np.float32)[self.labels[rows]]
+        y = np.eye(self.n_classes, dtype=np.float32)[self.labels[rows]]
         inputs = self.inputs(b)
         if self.sample_weights is not None:
             return inputs, y, self.sample_weights[self.labels[rows]]

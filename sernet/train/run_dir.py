@@ -2,7 +2,8 @@
 
 Layout::
 
-    <run>/config.json          the resolved Config (sernet.config), plus git commit and backend
+    <run>/config.json          the resolved Config (sernet.config), plus git commit, backend, the label set
+                               (``classes``, in output order) and, for a fine-tuned run, ``init``
     <run>/norm_stats.npz       mean, std (float32 [268]): the training-split normalisation
     <run>/model.keras          the best model (by validation UAR), loadable with keras.saving.load_model
     <run>/checkpoint/          state.json (epoch, early-stopping state, history) + variables.npz
@@ -10,7 +11,7 @@ Layout::
                                atomically after every epoch, read by ``train(..., resume=True)``
     <run>/history.csv          one row per epoch: loss, accuracy, val_uar, val_war, val_macro_f1, lr
     <run>/metrics.json         {"val": ..., "test": ...} of the best model (sernet.analysis.metrics format)
-    <run>/predictions.csv      id, split, true, predicted, prob_<emotion> ... for val and test
+    <run>/predictions.csv      id, split, true, predicted, prob_<class> ... for val and test
     <run>/tensorboard/         TensorBoard logs (``tensorboard --logdir <run>/tensorboard``)
 """
 
@@ -117,6 +118,21 @@ class RunDir:
         except (OSError, ValueError) as exc:
             raise SernetError(f"{self.config_json}: cannot read the run's config ({exc})") from None
         return config_from_dict(payload["config"])
+
+    def read_payload(self) -> dict[str, Any]:
+        """The whole ``config.json`` (config, git commit, backend, classes, ...)."""
+        try:
+            return json.loads(self.config_json.read_text())
+        except (OSError, ValueError) as exc:
+            raise SernetError(f"{self.config_json}: cannot read the run's config ({exc})") from None
+
+    def read_classes(self) -> tuple[str, ...]:
+        """The run's label set in model-output order (``config.json``'s ``classes``; the paper's 8 for runs
+        written before runs recorded it)."""
+        from sernet.labels import EMOTIONS
+
+        classes = self.read_payload().get("classes")
+        return EMOTIONS if not classes else tuple(str(c) for c in classes)
 
     def write_norm_stats(self, mean: np.ndarray, std: np.ndarray) -> None:
         self.path.mkdir(parents=True, exist_ok=True)

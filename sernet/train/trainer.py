@@ -8,6 +8,18 @@ After every epoch a checkpoint (model, optimizer and RNG-state variables, early-
 is written atomically into the run directory; ``train(..., resume=True)`` continues from it and ends with
 the same weights and metrics as a run that was never interrupted (same seed, same machine). The best epoch's
 weights are evaluated on the validation and test splits. Explained in chapters/05_training.py.
+
+The label set is the store's (``store.classes``: the prepared corpus's ``classes.txt``, the paper's 8 for the
+synthetic corpus): the model head has ``len(classes)`` outputs, class weights, metrics and
+``predictions.csv`` (``prob_<class>``) follow it, and ``config.json`` records it (``RunDir.read_classes``).
+
+Fine-tuning (``train(..., init=RUN)``): the model starts from a finished run's weights, copied layer by layer
+by name; the classification head (layer ``logits``) is copied only when the base run has the same label set,
+else it starts fresh. ``norm="refit"`` (default) normalises with the new corpus's train-split statistics,
+``"reuse"`` with the base run's. ``freeze_epochs=N`` trains only the head (layers :data:`HEAD_LAYERS`) for
+the first N epochs, then everything, with a fresh optimizer (its warmup starts again). What was done is
+written to ``config.json`` (``init``). :func:`evaluate_run_on` scores any run on any store over the classes
+they share.
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ from sernet.analysis.metrics import evaluate_probabilities
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
-from sernet.labels import EMOTIONS, NUM_CLASSES
+from sernet.labels import classes_of
 from sernet.train.augment import MaskSpec, training_model
 from sernet.train.batches import FeatureBatches, split_batches
 from sernet.train.run_dir import RunDir, atomic_write_text
@@ -142,13 +154,13 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def predict_probabilities(model, dataset: FeatureBatches) -> np.ndarray:
-    """Class probabilities [n, 8] of ``dataset`` (in its order) from a logits model."""
+    """Class probabilities [n, n_classes] of ``dataset`` (in its order) from a logits model."""
     logits = model.predict(dataset, verbose=0)
     return _softmax(np.asarray(logits, dtype=np.float64))
 
 
 def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: RunDir, patience: int,
-                         predict_model):
+                         predict_model, classes: tuple[str, ...] | None = None):
     val_labels = np.asarray(val_ds.labels[val_ds.order])
 
     class EpochEnd(k.callbacks.Callback):
@@ -156,7 +168,7 @@ def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: R
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
-            metrics = evaluate_probabilities(val_labels, predict_probabilities(predict_model, val_ds))
+            metrics = evaluate_probabilities(val_labels, predict_probabilities(predict_model, val_ds), classes)
             logs.update(val_uar=metrics["uar"], val_war=metrics["war"], val_macro_f1=metrics["macro_f1"])
             optimizer = self.model.optimizer
             logs["lr"] = float(k.ops.convert_to_numpy(optimizer.learning_rate))
@@ -243,7 +255,8 @@ def _compile_key(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: 
                       sort_keys=True, default=str)
 
 
-def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: str, strategy):
+def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, policy: str, strategy, *,
+                    reuse: bool = True):
     """``(training_model, model)`` compiled and in the freshly initialised state of ``cfg.train.seed``.
 
     ``model`` is ``sernet.model.build_sernet(cfg)``; ``training_model`` puts the SpecAugment layer in front
@@ -251,28 +264,26 @@ def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, polic
     than a smoke run's epoch; runs that differ only in seed or augmentation (ablation seeds) reuse one
     compiled model of this process: the model is rebuilt (cheap, no tracing) under the seed and its initial
     values, and a fresh optimizer state, are assigned into the compiled one. The result equals a fresh
-    build's (tests/test_train.py checks it).
+    build's (tests/test_train.py checks it). The head has ``len(counts)`` outputs (the store's classes);
+    ``reuse=False`` builds and compiles a model of its own (fine-tuning with a frozen encoder recompiles it).
     """
-    from sernet import losses
     from sernet import model as model_lib
 
     k = keras()
-    key = None if strategy is not None else _compile_key(cfg, counts, steps_per_epoch, policy)
+    n_classes = len(counts)
+    key = None if strategy is not None or not reuse else _compile_key(cfg, counts, steps_per_epoch, policy)
     if key is not None and key in _COMPILED:
         train_model, model, optimizer_init = _COMPILED[key]
-        fresh = model_lib.build_sernet(cfg)  # same global RNG draws as a first build after set_random_seed
+        fresh = model_lib.build_sernet(cfg, n_classes)  # same RNG draws as a first build after set_random_seed
         for target, source in zip(model.variables, fresh.variables, strict=True):
             target.assign(source.value)
         for target, value in zip(train_model.optimizer.variables, optimizer_init, strict=True):
             target.assign(value)
         return train_model, model
     with _scope(strategy):
-        model = model_lib.build_sernet(cfg)
+        model = model_lib.build_sernet(cfg, n_classes)
         train_model = training_model(model, MaskSpec.from_config(cfg.train))
-        train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch),
-                            loss=losses.make_loss(cfg.train, counts),
-                            metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
-        train_model.optimizer.build(train_model.trainable_variables)
+        _compile(train_model, cfg, counts, steps_per_epoch)
     if key is not None:
         if len(_COMPILED) >= 16:
             _COMPILED.pop(next(iter(_COMPILED)))
@@ -281,18 +292,154 @@ def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, polic
     return train_model, model
 
 
+def _compile(train_model, cfg: Config, counts: np.ndarray, steps_per_epoch: int) -> None:
+    """Compile ``train_model`` with a fresh optimizer, the loss of ``cfg.train`` and accuracy; build the
+    optimizer's variables for the currently trainable variables."""
+    from sernet import losses
+
+    k = keras()
+    train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch),
+                        loss=losses.make_loss(cfg.train, counts, n_classes=len(counts)),
+                        metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
+    train_model.optimizer.build(train_model.trainable_variables)
+
+
 def clear_compiled_models() -> None:
     """Forget the compiled models kept for reuse (frees their memory)."""
     _COMPILED.clear()
 
 
-def _class_counts(store, split: str = "train") -> np.ndarray:
+def _class_counts(store, split: str = "train", n_classes: int | None = None) -> np.ndarray:
+    """Utterances per class of ``split``, over the store's label set (``n_classes`` entries)."""
     labels = np.asarray(store.labels)[store.split_indices(split)]
-    return np.bincount(labels, minlength=NUM_CLASSES)
+    n = len(classes_of(store)) if n_classes is None else n_classes
+    if labels.size and labels.max() >= n:
+        raise SernetError(f"{getattr(store, 'path', 'feature store')}: class index {int(labels.max())} outside "
+                          f"its {n} classes")
+    return np.bincount(labels, minlength=n)
+
+
+# ------------------------------------------------------------------------------------------ fine-tuning
+HEAD_LAYERS: tuple[str, ...] = ("dense", "dropout", "logits")
+"""Layers after the temporal pooling: what trains while the encoder is frozen (``freeze_epochs``). Only
+``logits`` depends on the label set; it is replaced when the base run's classes differ."""
+
+NORM_MODES: tuple[str, ...] = ("refit", "reuse")
+
+
+@dataclass
+class InitPlan:
+    """How a fine-tuned run starts from its base run (written to ``config.json`` as ``init``)."""
+
+    run: str
+    base_classes: tuple[str, ...]
+    classes: tuple[str, ...]
+    norm: str
+    freeze_epochs: int
+
+    @property
+    def head(self) -> str:
+        """``"copied"`` when the label sets are equal (same names, same order), else ``"replaced"``."""
+        return "copied" if self.base_classes == self.classes else "replaced"
+
+    def describe(self) -> str:
+        """Three lines for a user: the base run and head, the normalisation, the freezing."""
+        head = ("head copied (same classes)" if self.head == "copied" else
+                f"head replaced: {len(self.base_classes)} classes ({', '.join(self.base_classes)}) -> "
+                f"{len(self.classes)} ({', '.join(self.classes)}); encoder weights copied by layer name")
+        norm = ("normalisation: reused from the base run (its train-split mean/std)" if self.norm == "reuse"
+                else "normalisation: refit on this corpus's train split")
+        freeze = (f"encoder frozen for the first {self.freeze_epochs} epoch(s), then all layers train"
+                  if self.freeze_epochs else "all layers train from the first epoch")
+        return f"initialised from {self.run}: {head}\n{norm}\n{freeze}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run, "base_classes": list(self.base_classes), "head": self.head, "norm": self.norm,
+                "freeze_epochs": self.freeze_epochs}
+
+
+def plan_init(init: str | Path, store, *, norm: str = "refit", freeze_epochs: int = 0) -> InitPlan:
+    """Check a fine-tuning request and say what it will do (see :class:`InitPlan`).
+
+    Raises
+    ------
+    SernetError
+        ``init`` is not a finished run, ``norm`` is not one of :data:`NORM_MODES`, or ``freeze_epochs`` < 0.
+    """
+    if norm not in NORM_MODES:
+        raise SernetError(f"--norm {norm!r}: expected one of {', '.join(NORM_MODES)}")
+    if freeze_epochs < 0:
+        raise SernetError(f"--freeze-epochs {freeze_epochs}: must be 0 or more")
+    base = RunDir(init)
+    if not base.complete:
+        raise SernetError(f"{base.path}: not a finished run (no model.keras/metrics.json); cannot start from it")
+    return InitPlan(str(base.path), base.read_classes(), classes_of(store), norm, int(freeze_epochs))
+
+
+def with_norm_stats(store, mean: np.ndarray, std: np.ndarray):
+    """A copy of ``store`` that normalises with ``mean``/``std`` (frames and labels shared)."""
+    import copy
+    import dataclasses
+
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    if dataclasses.is_dataclass(store):
+        return dataclasses.replace(store, norm_mean=mean, norm_std=std)
+    view = copy.copy(store)
+    view.norm_mean, view.norm_std = mean, std
+    return view
+
+
+def copy_weights_by_name(source, target, *, skip: tuple[str, ...] = ()) -> list[str]:
+    """Assign the weights of every layer of ``source`` to the layer of the same name in ``target``.
+
+    Layers in ``skip`` keep their values. Returns the names of the layers copied.
+
+    Raises
+    ------
+    SernetError
+        A weighted layer of ``target`` (not skipped) that ``source`` lacks or holds with other shapes: the
+        two models are not the same architecture.
+    """
+    by_name = {layer.name: layer for layer in source.layers}
+    copied, problems = [], []
+    for layer in target.layers:
+        if layer.name in skip or not layer.weights:
+            continue
+        other = by_name.get(layer.name)
+        if other is None:
+            problems.append(f"{layer.name} (missing in the base model)")
+            continue
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if shapes != [tuple(w.shape) for w in other.weights]:
+            problems.append(f"{layer.name} (shapes {shapes} vs {[tuple(w.shape) for w in other.weights]})")
+            continue
+        layer.set_weights(other.get_weights())
+        copied.append(layer.name)
+    if problems:
+        raise SernetError("the base run's model does not match this config's model: "
+                          f"{'; '.join(problems[:5])}; use the base run's model settings")
+    return copied
+
+
+def _set_encoder_trainable(model, trainable: bool) -> None:
+    for layer in model.layers:
+        if layer.name not in HEAD_LAYERS:
+            layer.trainable = trainable
+
+
+def _load_model_variables(model, path: Path) -> None:
+    """Load only the model's variables (the leading entries) of a checkpoint (optimizer state dropped)."""
+    variables = list(model.variables)
+    with np.load(path) as f:
+        if len(f.files) < len(variables):
+            raise SernetError(f"{path}: checkpoint holds {len(f.files)} variables, the model has {len(variables)}")
+        for i, v in enumerate(variables):
+            v.assign(f[f"v{i:05d}"])
 
 
 def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strategy=None,
-          callbacks: tuple = (), verbose: int | None = None, workers: int = 1) -> TrainResult:
+          callbacks: tuple = (), verbose: int | None = None, workers: int = 1,
+          init: str | Path | None = None, norm: str = "refit", freeze_epochs: int = 0) -> TrainResult:
     """Train (or resume, or just load) the run of ``cfg`` on ``store`` in ``run_dir``.
 
     Parameters
@@ -315,6 +462,12 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
         Keras' fit verbosity; default: a progress bar when progress is enabled (``sernet.progress``).
     workers : int
         Prefetching threads of the training batches (``keras.utils.PyDataset``).
+    init : path, optional
+        A finished run to fine-tune from (see the module docstring; :func:`plan_init` says what happens).
+    norm : {"refit", "reuse"}
+        With ``init``: normalise with this store's train-split statistics (refit) or the base run's (reuse).
+    freeze_epochs : int
+        With ``init``: epochs at the start during which only :data:`HEAD_LAYERS` train.
 
     Returns
     -------
@@ -326,13 +479,15 @@ def train(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, strat
         with distribute.distribution_scope(cfg) as configured:
             if configured is not None:
                 return _train(cfg, store, run_dir, resume=resume, strategy=configured, callbacks=callbacks,
-                              verbose=verbose, workers=workers)
+                              verbose=verbose, workers=workers, init=init, norm=norm,
+                              freeze_epochs=freeze_epochs)
     return _train(cfg, store, run_dir, resume=resume, strategy=strategy, callbacks=callbacks, verbose=verbose,
-                  workers=workers)
+                  workers=workers, init=init, norm=norm, freeze_epochs=freeze_epochs)
 
 
 def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, callbacks: tuple,
-           verbose: int | None, workers: int) -> TrainResult:
+           verbose: int | None, workers: int, init: str | Path | None = None, norm: str = "refit",
+           freeze_epochs: int = 0) -> TrainResult:
     k = keras()
     tcfg = cfg.train
     run = RunDir(run_dir)
@@ -344,36 +499,55 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
         with distribute.distribution_scope(cfg) as configured:
             if configured is not None:
                 return train(cfg, store, run_dir, resume=resume, strategy=configured, callbacks=callbacks,
-                             verbose=verbose, workers=workers)
+                             verbose=verbose, workers=workers, init=init, norm=norm, freeze_epochs=freeze_epochs)
+    plan = plan_init(init, store, norm=norm, freeze_epochs=freeze_epochs) if init is not None else None
+    if plan is not None and plan.norm == "reuse":
+        store = with_norm_stats(store, *RunDir(plan.run).read_norm_stats())
     if not resume and run.path.exists():
         shutil.rmtree(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
     from sernet import losses
 
+    classes = classes_of(store)
     policy = set_precision(tcfg.mixed_precision)
     k.utils.set_random_seed(tcfg.seed)
     state = TrainState.read(run.state_json) if run.state_json.exists() else TrainState()
-    counts = _class_counts(store)
+    counts = _class_counts(store, n_classes=len(classes))
     if counts.sum() == 0 or len(store.split_indices("val")) == 0:
         raise SernetError(f"{getattr(store, 'path', 'feature store')}: training needs non-empty train and val "
                           "splits")
     sample_weights = None
     if tcfg.class_weighting != "none":
         sample_weights = np.asarray(losses.class_weights(counts, tcfg.class_weighting), dtype=np.float32)
+    extra = {} if plan is None else {"init": plan.to_dict()}
     run.write_config(cfg, backend=backend_name(), dtype_policy=policy, trainer_version=TRAINER_VERSION,
-                     feature_store=str(getattr(store, "path", "")))
+                     feature_store=str(getattr(store, "path", "")), classes=list(classes), **extra)
     run.write_norm_stats(store.norm_mean, store.norm_std)
 
     train_ds = split_batches(store, "train", cfg, training=True, epoch=state.epoch,
                              sample_weights=sample_weights, workers=workers)
     val_ds = split_batches(store, "val", cfg, training=False)
-    train_model, model = _compiled_model(cfg, counts, len(train_ds), policy, strategy)
+    frozen_until = min(plan.freeze_epochs, tcfg.epochs) if plan is not None else 0
+    train_model, model = _compiled_model(cfg, counts, len(train_ds), policy, strategy,
+                                         reuse=frozen_until == 0)
+    if plan is not None and not state.variables_file:  # a fresh start: the base run's weights
+        base = RunDir(plan.run).load_model()
+        copy_weights_by_name(base, model, skip=("logits",) if plan.head == "replaced" else ())
+    freeze = state.epoch < frozen_until
+    if freeze:
+        _set_encoder_trainable(model, False)
+        with _scope(strategy):
+            _compile(train_model, cfg, counts, len(train_ds))
     if state.variables_file:
-        _load_variables(_all_variables(train_model), run.checkpoint / state.variables_file)
+        if frozen_until and state.epoch == frozen_until:  # last frozen epoch: the optimizer starts over
+            _load_model_variables(model, run.checkpoint / state.variables_file)
+        else:
+            _load_variables(_all_variables(train_model), run.checkpoint / state.variables_file)
 
     if not state.stopped and state.epoch < tcfg.epochs:
         epoch_end = _make_epoch_callback(k, val_ds=val_ds, state=state, run=run,
-                                         patience=tcfg.early_stopping_patience, predict_model=model)
+                                         patience=tcfg.early_stopping_patience, predict_model=model,
+                                         classes=classes)
         board = _tensorboard(k, run)
         if verbose is None:
             verbose = 1 if progress.enabled() else 0
@@ -381,8 +555,15 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
         # the first steps run; they are noise to users and break notebook replays. Keras' own progress bar
         # writes to stdout and stays visible.
         with silenced_stderr():
-            train_model.fit(train_ds, epochs=tcfg.epochs, initial_epoch=state.epoch, shuffle=False,
-                            verbose=verbose, callbacks=[epoch_end, *board, *callbacks])
+            if freeze:  # head only, then every layer with a fresh optimizer
+                train_model.fit(train_ds, epochs=frozen_until, initial_epoch=state.epoch, shuffle=False,
+                                verbose=verbose, callbacks=[epoch_end, *board, *callbacks])
+                _set_encoder_trainable(model, True)
+                with _scope(strategy):
+                    _compile(train_model, cfg, counts, len(train_ds))
+            if not state.stopped and state.epoch < tcfg.epochs:
+                train_model.fit(train_ds, epochs=tcfg.epochs, initial_epoch=state.epoch, shuffle=False,
+                                verbose=verbose, callbacks=[epoch_end, *board, *callbacks])
     if state.best_file is None:
         raise SernetError(f"{run.state_json}: no epoch finished; nothing to evaluate")
     _load_variables(list(train_model.variables), run.checkpoint / state.best_file)
@@ -391,6 +572,7 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
 
 
 def _evaluate_and_save(model, store, cfg: Config, run: RunDir, state: TrainState) -> dict[str, Any]:
+    classes = classes_of(store)
     metrics: dict[str, Any] = {}
     frames = []
     for split in ("val", "test"):
@@ -400,8 +582,8 @@ def _evaluate_and_save(model, store, cfg: Config, run: RunDir, state: TrainState
         probs = predict_probabilities(model, ds)
         rows = ds.order
         y = np.asarray(store.labels)[rows]
-        metrics[split] = evaluate_probabilities(y, probs)
-        frames.append(predictions_frame(store, rows, split, y, probs))
+        metrics[split] = evaluate_probabilities(y, probs, classes)
+        frames.append(predictions_frame(store, rows, split, y, probs, classes))
     metrics.update(best_epoch=state.best_epoch, epochs_run=state.epoch, stopped_early=state.stopped,
                    best_val_uar=state.best_uar)
     pd.concat(frames, ignore_index=True).to_csv(run.predictions_csv, index=False)
@@ -410,30 +592,105 @@ def _evaluate_and_save(model, store, cfg: Config, run: RunDir, state: TrainState
     return metrics
 
 
-def predictions_frame(store, rows: np.ndarray, split: str, y_true: np.ndarray, probs: np.ndarray
-                      ) -> pd.DataFrame:
-    """``predictions.csv`` rows: id, split, true, predicted (class names), prob_<emotion>."""
+def predictions_frame(store, rows: np.ndarray, split: str, y_true: np.ndarray, probs: np.ndarray,
+                      classes: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """``predictions.csv`` rows: id, split, true, predicted (class names), prob_<class> for each of
+    ``classes`` (default: the store's label set)."""
+    classes = classes_of(store) if classes is None else tuple(classes)
     index = store.index
     id_col = "id" if "id" in index.columns else "path"
     frame = pd.DataFrame({
         "id": index[id_col].to_numpy()[rows],
         "row": rows,
         "split": split,
-        "true": [EMOTIONS[i] for i in y_true],
-        "predicted": [EMOTIONS[i] for i in probs.argmax(axis=1)],
+        "true": [classes[i] for i in y_true],
+        "predicted": [classes[i] for i in probs.argmax(axis=1)],
     })
-    for c, name in enumerate(EMOTIONS):
+    for c, name in enumerate(classes):
         frame[f"prob_{name}"] = probs[:, c]
     return frame
 
 
 def evaluate_run(run_dir: str | Path, store, *, splits: tuple[str, ...] = ("val", "test")) -> dict[str, Any]:
-    """Re-evaluate a finished run's best model on ``store`` (its config's crops and batch size)."""
+    """Re-evaluate a finished run's best model on ``store`` (its config's crops and batch size).
+
+    A store with another label set than the run's is scored over the shared classes
+    (:func:`evaluate_run_on`, with the store's own normalisation).
+    """
     run = RunDir(run_dir)
+    classes = run.read_classes()
+    if classes_of(store) != classes:
+        return evaluate_run_on(run, store, splits=splits, norm="data")
     cfg = run.read_config()
     model = run.load_model()
     out = {}
     for split in splits:
         ds = split_batches(store, split, cfg, training=False)
-        out[split] = evaluate_probabilities(np.asarray(store.labels)[ds.order], predict_probabilities(model, ds))
+        out[split] = evaluate_probabilities(np.asarray(store.labels)[ds.order], predict_probabilities(model, ds),
+                                            classes)
+    return out
+
+
+def evaluate_run_on(run_dir: str | Path, store, *, splits: tuple[str, ...] = ("test",), norm: str = "run"
+                    ) -> dict[str, Any]:
+    """Score a finished run on any feature store over the classes both have.
+
+    The shared classes are the run's classes (in its output order) that ``store`` declares and that occur in
+    the splits scored. Each of their utterances is decided as the most probable shared class; the metrics
+    are over the shared classes only.
+
+    Parameters
+    ----------
+    run_dir : path or RunDir
+    store : FeatureStore
+        Any corpus's feature cache (extracted with the run's feature recipe).
+    splits : tuple of str
+        Splits of ``store`` to score; each must hold utterances of the shared classes.
+    norm : {"run", "data"}
+        Normalise with the run's statistics (default: what the model was trained with) or the store's own.
+
+    Returns
+    -------
+    dict
+        split -> metrics (:func:`sernet.analysis.metrics.evaluate_predictions` format over the shared
+        classes), plus ``shared_classes``, ``run_classes``, ``data_classes`` and ``normalisation``.
+
+    Raises
+    ------
+    SernetError
+        Fewer than 2 shared classes (the message names both label sets), an empty split, or an unknown
+        ``norm``.
+    """
+    from sernet.analysis.metrics import evaluate_predictions
+
+    if norm not in ("run", "data"):
+        raise SernetError(f"norm={norm!r}: expected 'run' or 'data'")
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    cfg = run.read_config()
+    run_classes = run.read_classes()
+    data_classes = classes_of(store)
+    labels = np.asarray(store.labels)
+    present = {data_classes[i] for s in splits for i in labels[store.split_indices(s)]}
+    shared = tuple(c for c in run_classes if c in data_classes and c in present)
+    if len(shared) < 2:
+        raise SernetError(f"{run.path} and {getattr(store, 'path', 'the store')} share {len(shared)} class(es) "
+                          f"{list(shared)} in split(s) {list(splits)}; need at least 2 (run: {list(run_classes)}, "
+                          f"data: {sorted(present)})")
+    if norm == "run":
+        store = with_norm_stats(store, *run.read_norm_stats())
+    model = run.load_model()
+    columns = [run_classes.index(c) for c in shared]
+    to_shared = {data_classes.index(c): i for i, c in enumerate(shared)}
+    out: dict[str, Any] = {}
+    for split in splits:
+        rows = np.array([i for i in store.split_indices(split) if int(labels[i]) in to_shared], dtype=np.int64)
+        if rows.size == 0:
+            raise SernetError(f"{getattr(store, 'path', 'the store')}: no {split!r} utterances of {list(shared)}")
+        ds = FeatureBatches(store, rows, batch_size=cfg.train.batch_size, max_length=cfg.features.max_length,
+                            crop=cfg.features.eval_crop, shuffle=False, seed=cfg.train.seed)
+        probs = predict_probabilities(model, ds)[:, columns]
+        y_true = np.array([to_shared[int(labels[i])] for i in ds.order])
+        out[split] = evaluate_predictions(y_true, probs.argmax(axis=1), n_classes=len(shared), classes=shared)
+    out.update(shared_classes=list(shared), run_classes=list(run_classes), data_classes=list(data_classes),
+               normalisation=norm)
     return out
