@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sernet.config import Config
-from sernet.data.audio import SILENCE_PEAK, validate_audio
+from sernet.data.audio import NO_SPEECH_PROBLEMS, SILENCE_PEAK, validate_audio
 from sernet.errors import AudioError, SernetError
 from sernet.infer import NO_SPEECH, Predictor, _Prepared, single_threaded_blas, softmax
 
@@ -295,7 +295,7 @@ def offline_estimates(predictor: Predictor, y: np.ndarray, hop_s: float | None =
         try:
             prepared.append(predictor.prepare(seg))
         except AudioError as exc:
-            if exc.problem != "silent":
+            if exc.problem not in NO_SPEECH_PROBLEMS:
                 raise
             prepared.append(_Prepared("<array>", len(seg) / cfg.features.sample_rate_hz, None))
     results = predictor.predict_prepared(prepared)

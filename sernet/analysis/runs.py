@@ -201,6 +201,14 @@ def execute(jobs: Sequence[tuple[str, Config, str | None]], *, workers: int = 1,
             pass
 
 
+def _store_path(store) -> str | None:
+    """The folder a worker process can reopen ``store`` from (None: an in-memory or stand-in store)."""
+    from sernet.features.cache import FeatureStore
+
+    path = getattr(store, "path", None)
+    return str(path) if isinstance(store, FeatureStore) and path and Path(path).is_dir() else None
+
+
 def _open_store(path: str):
     from sernet.features.cache import FeatureStore
 
@@ -243,7 +251,7 @@ def run_grid(cfg: Config, variants: Mapping[str, Mapping[str, Any]], seeds: Sequ
     """
     store = store if store is not None else workspace.feature_store(cfg)
     jobs = take_shard(grid_configs(cfg, variants, seeds), shard)
-    store_path = str(store.path) if getattr(store, "path", None) else None
+    store_path = _store_path(store)
     pending = [(n, s, c) for n, s, c in jobs if not (run_path(c) / "metrics.json").exists()]
     n_workers = cfg.train.grid_workers if workers is None else workers
     if store_path is None or n_workers <= 1:
