@@ -8,6 +8,7 @@ figure and ``sernet reproduce`` saves the same figures into its report folder.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,20 +28,33 @@ def _axes(ax, figsize):
 
 
 def confusion_heatmap(confusion: pd.DataFrame, *, ax=None, title: str = "", highlight: Sequence[tuple[str, str]] = (),
-                      fmt: str = ".2f"):
+                      fmt: str = ".2f", counts: pd.DataFrame | None = None):
     """A row-normalised confusion matrix (``sernet.analysis.metrics.confusion_frame(m, normalize=True)``) as a heatmap.
 
-    ``highlight`` pairs (true, predicted) get a box, both ways (the paper's §5.2 pairs).
+    ``highlight`` pairs (true, predicted) get a box, both ways (the paper's §5.2 pairs). ``counts`` (the
+    un-normalised matrix) adds each cell's utterance count under its rate, and each true class's total to
+    its row label, so a rate that rests on two utterances reads as such.
     """
     import seaborn as sns
 
-    fig, ax = _axes(ax, (7, 6))
-    sns.heatmap(confusion, annot=True, fmt=fmt, cmap="Blues", vmin=0, vmax=1, square=True, cbar=False, ax=ax,
-                annot_kws={"size": 8})
+    fig, ax = _axes(ax, (7.5, 6.5))
     names = list(confusion.index)
+    annot: Any = True
+    if counts is not None:
+        c = counts.reindex(index=confusion.index, columns=confusion.columns).fillna(0).astype(int)
+        annot = np.array([[f"{confusion.iat[i, j]:{fmt}}\n({c.iat[i, j]})" for j in range(len(names))]
+                          for i in range(len(names))])
+        fmt = ""
+        rows = [f"{n} (n={int(c.loc[n].sum())})" for n in names]
+    else:
+        rows = names
+    sns.heatmap(confusion, annot=annot, fmt=fmt, cmap="Blues", vmin=0, vmax=1, square=True, ax=ax,
+                annot_kws={"size": 7}, cbar_kws={"label": "share of the true class", "shrink": 0.8},
+                yticklabels=rows)
     for a, b in highlight:
         for i, j in ((names.index(a), names.index(b)), (names.index(b), names.index(a))):
             ax.add_patch(_plt().Rectangle((j, i), 1, 1, fill=False, edgecolor="crimson", lw=2))
+    ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha="right")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
