@@ -67,3 +67,17 @@ def keras() -> ModuleType:
 def backend_name() -> str:
     """The active Keras backend ("tensorflow", "jax" or "torch")."""
     return keras().backend.backend()
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``; ``platform`` elsewhere), for benchmark and study records."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

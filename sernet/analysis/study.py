@@ -339,14 +339,9 @@ def machine() -> dict[str, Any]:
     """The machine and software the record was made on."""
     import importlib.metadata as md
 
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from sernet.backend import cpu_model
+
+    cpu = cpu_model()
     versions = {}
     for pkg in ("numpy", "scipy", "scikit-learn", "tensorflow", "keras", "librosa", "praat-parselmouth",
                 "opensmile", "pandas"):

@@ -133,16 +133,9 @@ def pin_cores(n: int | None) -> list[int] | None:
 
 def machine() -> dict[str, object]:
     """A description of the machine and stack the numbers were taken on."""
-    from sernet.backend import keras
+    from sernet.backend import cpu_model, keras
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     k = keras()
     info: dict[str, object] = {
         "cpu": cpu,
