@@ -155,3 +155,30 @@ def test_cli_fine_tune_prints_the_plan(base, tmp_path, capsys):
     assert "classes (4): neutral, angry, sad, happy" in out
     assert "head replaced" in out and "normalisation: refit on this corpus's train split" in out
     assert RunDir(tmp_path / "ft").read_classes() == FOUR
+
+
+class _Killed(Exception):
+    pass
+
+
+def _kill_after(epoch: int):
+    class Kill(keras().callbacks.Callback):
+        def on_epoch_end(self, e, logs=None):
+            if e + 1 == epoch:
+                raise _Killed(f"killed after epoch {epoch}")
+
+    return Kill()
+
+
+@pytest.mark.parametrize("kill_at", [1, 2], ids=["inside-frozen-phase", "end-of-frozen-phase"])
+def test_killed_fine_tune_resumes_to_the_same_result(base, tmp_path, kill_at):
+    cfg = tiny_config(**{"train.epochs": 3, "train.early_stopping_patience": 5})
+    target = _store(FOUR, seed=4)
+    kwargs = {"init": base.run_dir.path, "freeze_epochs": 2, "verbose": 0}
+    full = train(cfg, target, tmp_path / "full", **kwargs)
+    with pytest.raises(_Killed):
+        train(cfg, target, tmp_path / "killed", callbacks=(_kill_after(kill_at),), **kwargs)
+    resumed = train(cfg, target, tmp_path / "killed", **kwargs)
+    assert resumed.metrics == full.metrics
+    np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(_kernel(resumed.load_model()), _kernel(full.load_model()), atol=1e-6)

@@ -562,6 +562,8 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
                 with _scope(strategy):
                     _compile(train_model, cfg, counts, len(train_ds))
             if not state.stopped and state.epoch < tcfg.epochs:
+                if freeze:  # the batches a run resumed at this epoch sees (each fit advances the epoch once more)
+                    train_ds.set_epoch(state.epoch)
                 train_model.fit(train_ds, epochs=tcfg.epochs, initial_epoch=state.epoch, shuffle=False,
                                 verbose=verbose, callbacks=[epoch_end, *board, *callbacks])
     if state.best_file is None:
