@@ -182,3 +182,15 @@ def test_killed_fine_tune_resumes_to_the_same_result(base, tmp_path, kill_at):
     assert resumed.metrics == full.metrics
     np.testing.assert_allclose(resumed.history["loss"], full.history["loss"], rtol=1e-5)
     np.testing.assert_allclose(_kernel(resumed.load_model()), _kernel(full.load_model()), atol=1e-6)
+
+
+def test_evaluate_scores_an_eight_class_run_on_a_four_class_corpus_over_shared_classes(base):
+    import sernet
+
+    target = _store(FOUR, seed=5)
+    scores = sernet.evaluate(base.run_dir.path, target, splits=("test",))
+    assert list(scores) == ["test"]
+    present = set(target.index.loc[target.index["split"] == "test", "label"])
+    expected = [c for c in EMOTIONS if c in present]  # the run's order, the classes the test split has
+    assert len(expected) >= 2 and scores["test"]["classes"] == expected
+    assert len(scores["test"]["confusion"]) == len(expected)

@@ -617,12 +617,13 @@ def evaluate_run(run_dir: str | Path, store, *, splits: tuple[str, ...] = ("val"
     """Re-evaluate a finished run's best model on ``store`` (its config's crops and batch size).
 
     A store with another label set than the run's is scored over the shared classes
-    (:func:`evaluate_run_on`, with the store's own normalisation).
+    (:func:`evaluate_run_on`, with the store's own normalisation; each split's ``classes`` names them).
     """
     run = RunDir(run_dir)
     classes = run.read_classes()
     if classes_of(store) != classes:
-        return evaluate_run_on(run, store, splits=splits, norm="data")
+        shared = evaluate_run_on(run, store, splits=splits, norm="data")
+        return {split: shared[split] for split in splits}
     cfg = run.read_config()
     model = run.load_model()
     out = {}
