@@ -194,6 +194,10 @@ plt.show()
 ended = int(sum(runs.load_finished(sernet.config.override(cfg, {"train.seed": s})).metrics["stopped_early"]
                 for s in seeds))
 print(f"runs ended by early stopping before the {cfg.train.epochs}-epoch cap: {ended} of {len(seeds)}")
+k = cfg.train.early_stopping_patience
+for s, h in histories.items():  # a flat end: the best of the last k epochs barely beats the best before them
+    gain = h["val_uar"].iloc[-k:].max() - h["val_uar"].iloc[:-k].max()
+    print(f"seed {s}: validation UAR gain of the last {k} epochs over all earlier ones: {100 * gain:+.1f} points")
 
 # %%
 record = study.load_record("study")
@@ -202,6 +206,11 @@ print(f"study record ({record['profile']} profile, {record['corpus']['test']} te
       f"{record['corpus']['test_speakers']} speakers, seeds {record['seeds']}):")
 print(f"  runs ended by early stopping: {learn['stopped_early']} of {learn['runs']}; best epochs "
       f"{learn['best_epochs']}, epochs run {learn['epochs_run']}")
+curves = {s: pd.DataFrame({"epoch": np.arange(1, len(c) + 1), "val_uar": c})
+          for s, c in zip(record["seeds"], learn["val_uar_curves"], strict=True)}
+plots.learning_curves_over_seeds(curves, best_epochs=dict(zip(record["seeds"], learn["best_epochs"], strict=True)),
+                                 title=f"study record: {len(record['seeds'])} seeds")
+plt.show()
 
 # %% [markdown]
 # ## 5.7 Results beside the paper's
@@ -270,7 +279,8 @@ print(verdicts.Verdict.from_dict(record["table_4_3"]["chance"]).sentence())
 test = result.metrics["test"]
 cm = metrics.confusion_frame(test, normalize=True)
 counts = metrics.confusion_frame(test).astype(int)
-plots.confusion_heatmap(cm, highlight=paper.CONFUSIONS_5_2, title="test split (seed 0), row-normalised")
+plots.confusion_heatmap(cm, highlight=paper.CONFUSIONS_5_2, counts=counts,
+                        title="test split (seed 0), row-normalised (counts in brackets)")
 plt.show()
 print("predicted per class:", counts.sum(axis=0).to_dict())
 print(metrics.pair_confusions(test).round(3).to_string())

@@ -416,14 +416,18 @@ def markdown(record: Mapping[str, Any]) -> str:
              f"`{record['config_fingerprint']}`, git commit `{record['git_commit']}`, date {record['date']}",
              f"- machine: {m['cpu']}, {m['cores']} cores, {m['platform']}; Python {m['python']}, backend "
              f"{m['backend']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
-             f"- wall time: training {record['wall_s']['train']} s, collection {record['wall_s']['collect']} s",
+             "- wall time: training " + (f"{record['wall_s']['train']} s" if record["wall_s"]["train"] else
+                                         "not measured (collected separately)")
+             + f", collection {record['wall_s']['collect']} s",
              f"- seeds: {record['seeds']}; corpus: {record['corpus']}", ""]
     t43 = record["table_4_3"]
     lines += ["## Table 4.3 — models (test split; speaker-bootstrap 95 % CI of the seed mean)", "",
               "| model | UAR | WAR | macro-F1 | paper UAR |", "|---|---|---|---|---|"]
     for r in t43["rows"]:
         cells = [f"{r[c]:.1f} [{r[c + '_low']:.1f}, {r[c + '_high']:.1f}]" for c in ("UAR", "WAR", "macro_F1")]
-        lines.append(f"| {r['model']} | " + " | ".join(cells) + f" | {r['paper_UAR']} |")
+        paper_uar = r["paper_UAR"]
+        paper_text = "–" if paper_uar is None or paper_uar != paper_uar else f"{paper_uar}"
+        lines.append(f"| {r['model']} | " + " | ".join(cells) + f" | {paper_text} |")
     lines += [""] + [f"- {Verdict.from_dict(t43['chance']).sentence()}"]
     lines += [f"- {v.sentence()}" for v in verdicts(t43)]
     rule = verdicts(t43)[0].rule if t43["verdicts"] else ""
@@ -440,6 +444,8 @@ def markdown(record: Mapping[str, Any]) -> str:
     lines += ["## Learning curves", "", "| variant | runs ended by early stopping | best epochs | epochs run |",
               "|---|---|---|---|"]
     for name, d in record["learning"].items():
+        if name == SVM:  # not trained by epochs
+            continue
         lines.append(f"| {name} | {d['stopped_early']} of {d['runs']} | {d['best_epochs']} | {d['epochs_run']} |")
     return "\n".join(lines) + "\n"
 
