@@ -112,12 +112,18 @@ def test_cross_corpus_matrix_on_two_prepared_corpora(prepared, home):
         assert 0 < m["n"] <= test_sizes[tested_on]
 
 
-def test_a_native_label_corpus_is_refused_with_the_file_and_the_label(prepared, home, tmp_path):
-    """The pipeline's models have the paper's 8 outputs: a corpus prepared with ``--labels native``
-    (RAVDESS calm) cannot be trained on, and the error says which file and which label."""
-    native = tmp_path / "ravdess-native"
+def test_a_native_label_corpus_keeps_its_classes_and_a_label_outside_them_is_refused(home, tmp_path):
+    """A corpus prepared with ``--labels native`` (RAVDESS with calm) is its own label set; a manifest label
+    that its ``classes.txt`` does not declare stops feature extraction naming the file and the label."""
     fx = build_ravdess(tmp_path / "release", actors=range(1, 4))
+    native = tmp_path / "ravdess-native"
     assert cli_main(["-q", "prepare", "ravdess", str(fx.root), "--out", str(native), "--labels", "native"]) == 0
-    cfg = full_config(home, native)
+    store = workspace.feature_store(full_config(home, native), workers=1)
+    assert "calm" in store.classes and "contempt" not in store.classes
+    broken = tmp_path / "ravdess-broken"
+    assert cli_main(["-q", "prepare", "ravdess", str(fx.root), "--out", str(broken), "--labels", "native"]) == 0
+    classes = (broken / "classes.txt").read_text().split()
+    (broken / "classes.txt").write_text("\n".join(c for c in classes if c != "calm") + "\n")
     with pytest.raises(sernet.errors.ManifestError, match=r"manifest\.csv.*'calm'"):
-        workspace.feature_store(cfg, workers=1)
+        workspace.feature_store(full_config(home, broken), workers=1)
+

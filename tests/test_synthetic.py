@@ -117,7 +117,7 @@ def test_class_proportions_follow_table_2_2_at_paper_size():
 
 
 def test_splits_are_speaker_independent_and_80_10_10_by_speaker():
-    plan = synthetic.corpus_plan(small_cfg(n=400, speakers=40))
+    plan = synthetic.corpus_plan(small_cfg(n=400, speakers=40, **{"synth.split_fractions": (0.8, 0.1, 0.1)}))
     speakers = {s: set(plan.loc[plan["split"] == s, "speaker"]) for s in SPLITS}
     assert not speakers["train"] & speakers["val"]
     assert not speakers["train"] & speakers["test"]
