@@ -158,19 +158,15 @@ def _worker_init() -> None:
     progress.set_enabled(False)
 
 
-def _worker_run(job: tuple[str, Config, str | None]) -> str:
+def _run_job(job: tuple[str, Config, str | None]) -> str:
+    """One job of :func:`execute`, in this process or a worker."""
     kind, cfg, store_path = job
     if kind == "cross":
         from sernet.analysis.cross_corpus import cross_corpus_matrix
 
         cross_corpus_matrix(cfg)
         return "cross"
-    store = None
-    if store_path:
-        from sernet.features.cache import FeatureStore
-
-        store = FeatureStore.open(store_path)
-    return str(run_or_load(cfg, store).run_dir.path)
+    return str(run_or_load(cfg, None if store_path is None else _open_store(store_path)).run_dir.path)
 
 
 def execute(jobs: Sequence[tuple[str, Config, str | None]], *, workers: int = 1, desc: str = "runs") -> None:
@@ -184,20 +180,14 @@ def execute(jobs: Sequence[tuple[str, Config, str | None]], *, workers: int = 1,
     jobs = list(jobs)
     if workers <= 1 or len(jobs) <= 1:
         for job in progress.bar(jobs, desc=desc, unit="run"):
-            kind, cfg, store_path = job
-            if kind == "cross":
-                from sernet.analysis.cross_corpus import cross_corpus_matrix
-
-                cross_corpus_matrix(cfg)
-            else:
-                run_or_load(cfg, None if store_path is None else _open_store(store_path))
+            _run_job(job)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
-        for _ in progress.bar(pool.map(_worker_run, jobs), total=len(jobs), desc=desc, unit="run"):
+        for _ in progress.bar(pool.map(_run_job, jobs), total=len(jobs), desc=desc, unit="run"):
             pass
 
 
