@@ -22,7 +22,7 @@
 #   the paper's Tables 6.1 and 6.2, and name what bounds it;
 # * serve the exported model (TensorFlow Serving, LiteRT).
 #
-# The code lives in `sernet.infer`, `sernet.streaming`, `sernet.export` and `sernet.bench.latency`
+# The code lives in `sernet.deploy` (`predictor`, `runners`, `streaming`, `export`) and `sernet.bench.latency`
 # (`sernet predict`, `sernet export`, `sernet bench latency` on the command line).
 
 # %%
@@ -35,13 +35,15 @@ import numpy as np
 import pandas as pd
 
 import sernet
-from sernet import export, infer, paper, plots, streaming, workspace
+from sernet import paper, plots, workspace
 from sernet.analysis import runs
 from sernet.backend import keras as _keras
 from sernet.bench import latency
 from sernet.cli.export import parity_features
 from sernet.cli.predict import format_table
 from sernet.data.manifest import read_manifest
+from sernet.deploy import export, streaming
+from sernet.deploy.predictor import Predictor
 from sernet.errors import AudioError
 from sernet.model import cost
 
@@ -69,7 +71,7 @@ print("profile:", cfg.profile, "| Keras backend:", keras.backend.backend())
 # %%
 store = workspace.feature_store(cfg)
 run_dir = runs.run_or_load(cfg, store).run_dir.path
-predictor = infer.Predictor.load(run_dir)
+predictor = Predictor.load(run_dir)
 print(f"{predictor.model.name}: {predictor.model.count_params():,} parameters; runner: "
       f"{type(predictor.runner).__name__} ({predictor.runner.method}); window: {predictor.max_length} frames")
 
@@ -250,7 +252,7 @@ print(sizes.round(2).to_string(index=False))
 # `norm_stats.npz`:
 
 # %%
-lite = infer.Predictor.load(out / "model_int8.tflite")
+lite = Predictor.load(out / "model_int8.tflite")
 lite_results = lite.predict(list(test["path"]))
 print(f"{type(lite.runner).__name__}: {len(lite_results)} files predicted; same classes as the run: "
       f"{lite.classes == predictor.classes}")
@@ -408,7 +410,7 @@ for name, spec in sorted(serve.structured_outputs.items()):
 # audio: the client runs `Predictor.features` + `Predictor.normalise` (or `sernet.features` and the run's
 # `norm_stats.npz`) and windows long audio as in section 1. On a phone or an edge box the same applies to
 # the `.tflite` files with the LiteRT interpreter (`ai_edge_litert.interpreter.Interpreter`), which is what
-# `sernet.infer.LiteRTRunner` does. For a Python service, `Predictor.load(...)` once at start-up and
+# `sernet.deploy.runners.LiteRTRunner` does. For a Python service, `Predictor.load(...)` once at start-up and
 # `predict` per request is all there is.
 #
 # ## Summary
@@ -444,7 +446,7 @@ for name, spec in sorted(serve.structured_outputs.items()):
 # 6. Time `sernet bench latency --paths xla,compiled`: when does XLA pay off on CPU?
 # 7. Quantise with a representative dataset (full-integer int8, `converter.representative_dataset`): does
 #    label agreement stay above the dynamic-range export's?
-# 8. Time `predictor.features(y)` inside and outside `infer.single_threaded_blas()` while another process
+# 8. Time `predictor.features(y)` inside and outside `sernet.deploy.runners.single_threaded_blas()` while another process
 #    keeps one core busy: how much does the thread count of the small mel-filterbank product matter?
 # 9. Time `latency.paper_size_models(cfg)` with `latency.paper_size` at batch sizes 1 … 64: where does each
 #    model's latency meet its compute floor, and does the crossing move with the kernel size?

@@ -8,7 +8,7 @@ Stages (data flows top to bottom; see ``../shared/design/README.md``)::
     sernet.losses    focal loss, class weights
     sernet.train     fit loop, schedule, augmentation, checkpoints, run directory
     sernet.analysis.metrics   UAR / WAR / macro-F1 (scikit-learn)
-    sernet.infer     prediction, streaming; sernet.export; sernet.bench
+    sernet.deploy    predictor, runners, streaming, export; sernet.bench
 
 The public API, for using sernet from your own code (README: "sernet in your own experiment")::
 
@@ -59,8 +59,8 @@ if TYPE_CHECKING:  # what the lazy names resolve to, for type checkers and IDEs
 
     from sernet.config import Config, FeatureConfig
     from sernet.data.audio import read_audio as load_audio
+    from sernet.deploy.predictor import Predictor
     from sernet.features.cache import FeatureStore
-    from sernet.infer import Predictor
     from sernet.model import build_sernet as build_model
 
 # librosa -> pooch imports tqdm.auto, which warns on stderr inside Jupyter without ipywidgets.
@@ -90,7 +90,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "load_audio": ("sernet.data.audio", "read_audio"),
     "FeatureStore": ("sernet.features.cache", "FeatureStore"),
     "build_model": ("sernet.model", "build_sernet"),
-    "Predictor": ("sernet.infer", "Predictor"),
+    "Predictor": ("sernet.deploy.predictor", "Predictor"),
     "train": ("sernet.train", None),
 }
 

@@ -241,8 +241,8 @@ class CrossCorpusConfig:
 
 @dataclass(frozen=True)
 class DeployConfig:
-    """Inference, streaming, export and the latency benchmark (``sernet.infer``, ``sernet.streaming``,
-    ``sernet.export``, ``sernet.bench.latency``), paper §6."""
+    """Inference, streaming, export and the latency benchmark (``sernet.deploy.predictor``, ``sernet.deploy.streaming``,
+    ``sernet.deploy.export``, ``sernet.bench.latency``), paper §6."""
 
     # Utterances longer than features.max_length frames: windows of max_length frames every window_hop_s
     # (the last one aligned to the end); class probabilities are averaged over the windows.

@@ -13,11 +13,11 @@ import soundfile as sf
 
 import sernet
 from sernet.data.audio import NO_SPEECH_PROBLEMS, read_audio, validate_audio, wav_truncation
+from sernet.deploy.predictor import Predictor
 from sernet.errors import AudioError
 from sernet.features import layout
 from sernet.features.cache import load_for_features
 from sernet.features.extract import extract_frame_features
-from sernet.infer import Predictor
 
 SR = 16000
 FCFG = sernet.config.load("smoke").features

@@ -9,9 +9,9 @@ import pytest
 from tiny import TINY_MODEL
 
 import sernet
+from sernet.deploy.export import FORMATS, REPORT_FILE, export_model, parity_windows, size_table
+from sernet.deploy.predictor import Predictor
 from sernet.errors import SernetError
-from sernet.export import FORMATS, REPORT_FILE, export_model, parity_windows, size_table
-from sernet.infer import Predictor
 
 TINY = {
     **TINY_MODEL,
@@ -56,7 +56,7 @@ def test_every_format_is_written_and_within_its_tolerance(exported):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_exports_load_as_predictors_with_matching_probabilities(exported, fmt):
-    from sernet.export import FILENAMES, tolerance
+    from sernet.deploy.export import FILENAMES, tolerance
 
     cfg, predictor, out, _, x, mask = exported
     loaded = Predictor.load(out / FILENAMES[fmt])
@@ -86,7 +86,7 @@ def test_unknown_format_and_missing_model_are_errors(exported, tmp_path):
 def test_cli_export_writes_a_loadable_export(exported, tmp_path, monkeypatch, capsys):
     import sernet.cli.export as cli_export
     from sernet.cli import main
-    from sernet.infer import write_metadata
+    from sernet.deploy.predictor import write_metadata
 
     cfg, predictor, _, _, x, mask = exported
     run = tmp_path / "run"

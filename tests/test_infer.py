@@ -1,4 +1,4 @@
-"""sernet.infer and ``sernet predict``: windowing, aggregation, masking, loading, errors, no-speech results."""
+"""sernet.deploy.predictor and ``sernet predict``: windowing, aggregation, masking, loading, errors, no-speech results."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from tiny import TINY_MODEL
 import sernet
 from sernet.cli import main
 from sernet.data.audio import write_wav
+from sernet.deploy.predictor import NO_SPEECH, Predictor, write_metadata
 from sernet.errors import AudioError, SernetError
-from sernet.infer import NO_SPEECH, Predictor, frame_windows, window_starts, write_metadata
+from sernet.features.windows import frame_windows, window_starts
 
 TINY = {
     **TINY_MODEL,
@@ -85,7 +86,7 @@ def test_short_utterance_padding_and_mask_do_not_change_the_logits(setup):
     unpadded = np.asarray(model({"features": x, "mask": np.ones(x.shape[:2], np.float32)}, training=False))
     result = predictor.predict(short)
     assert len(result.window_starts_s) == 1
-    np.testing.assert_allclose(result.window_probabilities[0], sernet.infer.softmax(unpadded)[0], atol=1e-5)
+    np.testing.assert_allclose(result.window_probabilities[0], sernet.deploy.predictor.softmax(unpadded)[0], atol=1e-5)
 
 
 def test_batch_prediction_equals_one_by_one(setup):

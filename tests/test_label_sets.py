@@ -16,9 +16,9 @@ from sernet import workspace
 from sernet.analysis import metrics
 from sernet.cli import main as cli_main
 from sernet.data.corpora import CORPORA, prepare
+from sernet.deploy.predictor import Predictor
 from sernet.errors import SernetError
 from sernet.features.cache import FeatureStore
-from sernet.infer import Predictor
 from sernet.labels import EMOTIONS, classes_of, corpus_classes, read_classes_file, shared_classes
 from sernet.train import train
 from sernet.train.trainer import evaluate_run_on
@@ -141,7 +141,7 @@ def test_store_label_helpers(tmp_path):
 
 
 def test_exports_carry_the_class_names(tmp_path):
-    from sernet.infer import read_classes, write_metadata
+    from sernet.deploy.predictor import read_classes, write_metadata
 
     cfg = tiny_config()
     write_metadata(tmp_path, cfg, np.zeros(268), np.ones(268), classes=("calm", "bored"))

@@ -53,7 +53,7 @@ def test_public_names_are_listed_documented_and_resolve():
         obj = getattr(sernet, name)
         assert (obj.__doc__ or "").strip(), f"sernet.{name} has no docstring"
     from sernet.data.audio import read_audio
-    from sernet.infer import Predictor
+    from sernet.deploy.predictor import Predictor
     from sernet.model import build_sernet
 
     assert sernet.load_config is sernet.config.load

@@ -1,4 +1,4 @@
-"""sernet.streaming: streamed estimates equal the offline windowed prediction; features, memory, chunking."""
+"""sernet.deploy.streaming: streamed estimates equal the offline windowed prediction; features, memory, chunking."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import pytest
 from tiny import TINY_MODEL
 
 import sernet
-from sernet.features import extract_frame_features
-from sernet.infer import NO_SPEECH, Predictor
-from sernet.streaming import (
+from sernet.deploy.predictor import NO_SPEECH, Predictor
+from sernet.deploy.streaming import (
     StreamingRecognizer,
     demo_recording,
     emission_times,
@@ -17,6 +16,7 @@ from sernet.streaming import (
     offline_estimates,
     window_samples,
 )
+from sernet.features import extract_frame_features
 
 TINY = {
     **TINY_MODEL,

@@ -5,9 +5,9 @@ Measures, for windows of ``cfg.features.max_length`` frames (300 = 3 s), at each
 
 - **model-only** latency of every way to run the Keras model - eager ``model(x, training=False)``,
   ``model.predict``, ``model.predict_on_batch``, a compiled forward pass (``tf.function`` / ``jax.jit``: what
-  :class:`sernet.infer.KerasRunner` uses), the same with XLA - and of the LiteRT exports (fp32, fp16,
+  :class:`sernet.deploy.runners.KerasRunner` uses), the same with XLA - and of the LiteRT exports (fp32, fp16,
   dynamic-range int8), on the CPU and on a GPU when TensorFlow/JAX sees one;
-- **end-to-end** latency (audio -> features -> prediction through :class:`sernet.infer.Predictor`) and its
+- **end-to-end** latency (audio -> features -> prediction through :class:`sernet.deploy.predictor.Predictor`) and its
   real-time factor (seconds of audio per second of compute), with the feature extraction split into its
   spectral (librosa) and prosodic (Praat) parts, which names the bound;
 - the **compute bound**: the model's FLOPs (``sernet.model.cost``) over the machine's measured fp32 matmul
@@ -311,7 +311,7 @@ def matmul_gflops(n: int = 512, repeats: int = 50) -> float:
 
 
 def _runner(path: str, model, cfg, export_dir: Path | None, threads: int | None):
-    from sernet.infer import KerasRunner, LiteRTRunner
+    from sernet.deploy.runners import KerasRunner, LiteRTRunner
 
     if path.startswith("litert_"):
         return LiteRTRunner(export_dir / f"model_{path.split('_')[1]}.tflite", num_threads=threads)
@@ -324,7 +324,7 @@ def model_only(model, cfg, paths: list[str], batch_sizes: list[int], warmup: int
                export_dir: Path | None, threads: int | None, flops: float) -> list[dict]:
     """Model-only latency rows (path, device, batch, p50/p90, per-utterance ms, achieved GFLOP/s)."""
     from sernet import progress
-    from sernet.infer import _mask_dtype
+    from sernet.deploy.runners import mask_dtype
 
     rng = np.random.default_rng(0)
     length, d = cfg.features.max_length, int(model.input["features"].shape[-1])
@@ -334,7 +334,7 @@ def model_only(model, cfg, paths: list[str], batch_sizes: list[int], warmup: int
             if not (dev == "gpu" and p.startswith("litert_"))]
     for path, device, batch in progress.bar(jobs, total=len(jobs), desc="model-only", unit="case"):
         x = rng.standard_normal((batch, length, d), dtype=np.float32)
-        mask = np.ones((batch, length), dtype=_mask_dtype(model))
+        mask = np.ones((batch, length), dtype=mask_dtype(model))
         reps = repeats if path not in ("predict", "call") else max(3, repeats // 5)  # slow paths: fewer
         with _device(device):
             runner = _runner(path, model, cfg, export_dir, threads)
@@ -381,7 +381,7 @@ def layer_profile(model, cfg, batch: int, warmup: int, repeats: int, flops_table
     its FLOP share is bound by something other than arithmetic (memory traffic, small kernels, overheads).
     """
     from sernet.backend import keras
-    from sernet.infer import KerasRunner, _mask_dtype
+    from sernet.deploy.runners import KerasRunner, mask_dtype
 
     k = keras()
     names = [layer.name for layer in model.layers if layer.name not in ("features", "mask")]
@@ -391,7 +391,7 @@ def layer_profile(model, cfg, batch: int, warmup: int, repeats: int, flops_table
     rng = np.random.default_rng(0)
     length, d = cfg.features.max_length, int(model.input["features"].shape[-1])
     x = rng.standard_normal((batch, length, d), dtype=np.float32)
-    mask = np.ones((batch, length), dtype=_mask_dtype(model))
+    mask = np.ones((batch, length), dtype=mask_dtype(model))
     rows, previous = [], 0.0
     for name in trunk:
         out = model.get_layer(name).output
@@ -427,9 +427,10 @@ def benchmark_audio(cfg) -> np.ndarray:
 
 def end_to_end(predictor, cfg, batch_sizes: list[int], warmup: int, repeats: int) -> tuple[list[dict], dict]:
     """End-to-end rows (audio -> prediction) and the batch-1 breakdown (spectral / prosody / model, ms)."""
+    from sernet.deploy.runners import single_threaded_blas
     from sernet.features.prosody import prosodic_features
     from sernet.features.spectral import spectral_features
-    from sernet.infer import frame_windows, single_threaded_blas
+    from sernet.features.windows import frame_windows
 
     y = benchmark_audio(cfg)
     audio_s = len(y) / cfg.features.sample_rate_hz
@@ -461,7 +462,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     cores = pin_cores(args.cores)
     from sernet.backend import keras
-    from sernet.infer import Predictor, load_keras_model, read_metadata
+    from sernet.deploy.predictor import Predictor, load_keras_model, read_metadata
 
     k = keras()
     k.utils.set_random_seed(cfg.train.seed)
@@ -492,7 +493,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         export_dir = None
         if any(p.startswith("litert_") for p in paths):
-            from sernet.export import convert_tflite, export_saved_model
+            from sernet.deploy.export import convert_tflite, export_saved_model
 
             export_dir = Path(tmp)
             saved = export_saved_model(model, export_dir / "saved_model", cfg.features.max_length)

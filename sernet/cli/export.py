@@ -18,7 +18,7 @@ from sernet.errors import SernetError
 
 
 def add_parser(sub) -> None:
-    from sernet.export import FORMATS
+    from sernet.deploy.export import FORMATS
 
     p = sub.add_parser("export", help="export a trained run (SavedModel, LiteRT fp32/fp16/int8)",
                        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,7 +36,7 @@ def parity_features(predictor):
     import numpy as np
 
     from sernet import workspace
-    from sernet.export import parity_windows
+    from sernet.deploy.export import parity_windows
 
     store = workspace.feature_store(predictor.cfg)
     rows = np.concatenate([store.split_indices("test"), store.split_indices("val")])
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     from sernet.cli import load_config
     from sernet.cli.predict import default_model_path
-    from sernet.export import export_model, size_table
-    from sernet.infer import Predictor
+    from sernet.deploy.export import export_model, size_table
+    from sernet.deploy.predictor import Predictor
 
     cfg = load_config(args)
     predictor = Predictor.load(args.run or default_model_path(cfg))

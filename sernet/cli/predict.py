@@ -8,7 +8,7 @@ Examples::
 Every file gets a row. A file that cannot be used (missing, corrupt, empty, too short, NaN samples) gets a
 one-line error on stderr (and an ``errors`` entry with ``--json``) and the exit code becomes 2; the other
 files are still predicted. Silent audio, or audio in which no voiced frame is found, is not an error: its
-label is ``no_speech`` (documented in :mod:`sernet.infer`).
+label is ``no_speech`` (documented in :mod:`sernet.deploy.predictor`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def default_model_path(cfg):
 
 def run(args: argparse.Namespace) -> int:
     from sernet.cli import load_config
-    from sernet.infer import Predictor
+    from sernet.deploy.predictor import Predictor
 
     cfg = load_config(args)
     predictor = Predictor.load(args.model or default_model_path(cfg))

@@ -47,8 +47,9 @@ import numpy as np
 
 from sernet.config import Config
 from sernet.data.audio import NO_SPEECH_PROBLEMS, SILENCE_PEAK, validate_audio
+from sernet.deploy.predictor import NO_SPEECH, Predictor, PreparedAudio, softmax
+from sernet.deploy.runners import single_threaded_blas
 from sernet.errors import AudioError, SernetError
-from sernet.infer import NO_SPEECH, Predictor, _Prepared, single_threaded_blas, softmax
 
 EDGE_FRAMES = 2  # frames at each window edge whose analysis window crosses the edge (recomputed)
 
@@ -64,7 +65,7 @@ class StreamEstimate:
     start_s : float
         Start of the analysed window.
     label : str
-        Predicted emotion, or :data:`sernet.infer.NO_SPEECH` for a window without speech.
+        Predicted emotion, or :data:`sernet.deploy.predictor.NO_SPEECH` for a window without speech.
     probabilities : np.ndarray [shape=(n_classes,)] or None
         Softmax probabilities (None for no speech).
     compute_ms : float
@@ -103,7 +104,7 @@ class StreamingRecognizer:
 
     Parameters
     ----------
-    predictor : sernet.infer.Predictor
+    predictor : sernet.deploy.predictor.Predictor
         Any backend (Keras, SavedModel, LiteRT).
     hop_s : float or None
         Seconds between estimates (default ``cfg.deploy.stream_hop_s``).
@@ -297,7 +298,7 @@ def offline_estimates(predictor: Predictor, y: np.ndarray, hop_s: float | None =
         except AudioError as exc:
             if exc.problem not in NO_SPEECH_PROBLEMS:
                 raise
-            prepared.append(_Prepared("<array>", len(seg) / cfg.features.sample_rate_hz, None))
+            prepared.append(PreparedAudio("<array>", len(seg) / cfg.features.sample_rate_hz, None))
     results = predictor.predict_prepared(prepared)
     probs = np.array([[r.probabilities[c] for c in predictor.classes] if r.speech
                       else [np.nan] * len(predictor.classes) for r in results], dtype=np.float32)

@@ -1,7 +1,7 @@
 """Export a trained SER-Net for serving: TensorFlow SavedModel and LiteRT (TFLite) float32 / float16 / int8.
 
 Every export fixes the time axis to ``T = cfg.features.max_length`` frames (the batch axis stays free), the
-shape :class:`sernet.infer.Predictor` always feeds (longer audio is windowed, shorter is padded and masked),
+shape :class:`sernet.deploy.predictor.Predictor` always feeds (longer audio is windowed, shorter is padded and masked),
 so the converters never see a dynamic time dimension. An export folder is itself loadable by
 ``Predictor.load`` / ``sernet predict``::
 
@@ -127,13 +127,13 @@ def export_saved_model(model, path: str | Path, max_length: int) -> Path:
         The fixed time axis ``T`` of the exported signature.
     """
     tf = _tf()
-    from sernet.infer import _mask_dtype
+    from sernet.deploy.runners import mask_dtype
 
     path = Path(path)
     if path.exists():
         shutil.rmtree(path)
     n_features = int(model.input["features"].shape[-1])
-    mask_dtype = tf.as_dtype(_mask_dtype(model))
+    mask_dtype = tf.as_dtype(mask_dtype(model))
     signature = [{
         "features": tf.TensorSpec([None, max_length, n_features], tf.float32, name="features"),
         "mask": tf.TensorSpec([None, max_length], mask_dtype, name="mask"),
@@ -176,7 +176,7 @@ def convert_tflite(saved_model: str | Path, path: str | Path, quantization: str 
 
 def runner_for(fmt: str, path: str | Path):
     """An inference runner (``logits(features, mask)``) for an exported file or folder."""
-    from sernet.infer import LiteRTRunner, SavedModelRunner
+    from sernet.deploy.runners import LiteRTRunner, SavedModelRunner
 
     return SavedModelRunner(path) if fmt == "saved_model" else LiteRTRunner(path)
 
@@ -193,11 +193,11 @@ def check_parity(reference: np.ndarray, runner, features: np.ndarray, mask: np.n
 
 def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.ndarray,
                  formats: tuple[str, ...] = FORMATS) -> list[ExportResult]:
-    """Export a Keras-backed :class:`~sernet.infer.Predictor` in every format and check parity.
+    """Export a Keras-backed :class:`~sernet.deploy.predictor.Predictor` in every format and check parity.
 
     Parameters
     ----------
-    predictor : sernet.infer.Predictor
+    predictor : sernet.deploy.predictor.Predictor
         Loaded from a run directory (it must hold the Keras model).
     out_dir : str or Path
         Output folder (see the module docstring for its layout).
@@ -211,7 +211,7 @@ def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.
     list[ExportResult]
         One per format, also written to ``out_dir/export_report.json``.
     """
-    from sernet.infer import write_metadata
+    from sernet.deploy.predictor import write_metadata
 
     if predictor.model is None:
         raise SernetError("export needs a Keras model: load a run directory or a .keras file")
@@ -237,7 +237,7 @@ def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.
 
 def parity_windows(predictor, raw_features: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``n`` normalised, masked windows (one per utterance) from raw feature arrays, for parity checks."""
-    from sernet.infer import frame_windows
+    from sernet.features.windows import frame_windows
 
     xs, ms = [], []
     for raw in raw_features[:n]:

@@ -1,6 +1,6 @@
 """Inference: load a trained run (or an exported model) once, then predict emotions for audio of any length.
 
->>> predictor = sernet.infer.Predictor.load("runs/base")          # doctest: +SKIP
+>>> predictor = sernet.Predictor.load("runs/base")          # doctest: +SKIP
 >>> result = predictor.predict("utterance.wav")                   # doctest: +SKIP
 >>> result.label, result.probabilities["angry"]                   # doctest: +SKIP
 
@@ -24,7 +24,7 @@ How an utterance becomes one prediction
 Which backend runs the model
 ----------------------------
 ``Predictor.load`` accepts a run directory (``model.keras`` + ``config.json`` + ``norm_stats.npz``), a
-``.keras`` file, an exported SavedModel directory or a ``.tflite`` file (see :mod:`sernet.export`; exports
+``.keras`` file, an exported SavedModel directory or a ``.tflite`` file (see :mod:`sernet.deploy.export`; exports
 carry the same two metadata files). Keras models run through :class:`KerasRunner`, which compiles the forward
 pass once for the fixed window shape (``tf.function`` on TensorFlow, ``jax.jit`` on JAX): the fastest Keras path
 measured by ``sernet bench latency`` (chapters/08_deployment.py).
@@ -32,7 +32,6 @@ measured by ``sernet bench latency`` (chapters/08_deployment.py).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,8 +44,17 @@ from sernet import progress
 from sernet.backend import keras, silenced_stderr
 from sernet.config import Config
 from sernet.data.audio import read_audio, validate_audio
+from sernet.deploy.runners import (
+    KerasRunner,
+    LiteRTRunner,
+    SavedModelRunner,
+    mask_dtype,
+    output_width,
+    single_threaded_blas,
+)
 from sernet.errors import AudioError, SernetError
 from sernet.features import layout
+from sernet.features.windows import frame_windows, window_hop_frames, window_starts
 from sernet.labels import EMOTIONS
 
 NO_SPEECH = "no_speech"
@@ -109,243 +117,12 @@ class Prediction:
         }
 
 
-# --------------------------------------------------------------------------------------------------------
-# Windowing (shared with sernet.streaming so streamed and offline windows sit at the same positions)
-
-
-def window_hop_frames(cfg: Config, hop_s: float | None = None) -> int:
-    """The hop between analysis windows in frames (``cfg.deploy.window_hop_s`` unless ``hop_s`` is given)."""
-    hop_s = cfg.deploy.window_hop_s if hop_s is None else hop_s
-    hop = int(round(hop_s * 1000.0 / cfg.features.hop_ms))
-    if hop < 1:
-        raise SernetError(f"window hop {hop_s} s is shorter than one {cfg.features.hop_ms} ms frame")
-    return hop
-
-
-def window_starts(n_frames: int, max_length: int, hop_frames: int) -> np.ndarray:
-    """Start frames of the windows covering ``n_frames`` frames.
-
-    One window at 0 when ``n_frames <= max_length``; otherwise windows every ``hop_frames`` frames while they
-    fit, plus a last window ending exactly at ``n_frames`` (so the tail is always covered).
-
-    Examples
-    --------
-    >>> window_starts(250, 300, 100).tolist()
-    [0]
-    >>> window_starts(650, 300, 100).tolist()
-    [0, 100, 200, 300, 350]
-    """
-    if n_frames <= max_length:
-        return np.zeros(1, dtype=np.int64)
-    starts = list(range(0, n_frames - max_length + 1, hop_frames))
-    if starts[-1] != n_frames - max_length:
-        starts.append(n_frames - max_length)
-    return np.asarray(starts, dtype=np.int64)
-
-
-def frame_windows(x: np.ndarray, starts: np.ndarray, max_length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Cut ``x`` [T, D] into windows [W, max_length, D] at ``starts``, zero-padded, with a 0/1 mask [W, L]."""
-    n, d = x.shape
-    out = np.zeros((len(starts), max_length, d), dtype=np.float32)
-    mask = np.zeros((len(starts), max_length), dtype=np.float32)
-    for i, s in enumerate(starts):
-        piece = x[s : s + max_length]
-        out[i, : len(piece)] = piece
-        mask[i, : len(piece)] = 1.0
-    return out, mask
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax in float64 (stable), returned as float32."""
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
-
-
-_BLAS = None
-
-
-def single_threaded_blas():
-    """A context in which NumPy's BLAS uses one thread (``threadpoolctl``; a no-op without it).
-
-    Feature extraction of one utterance does small matrix products (the 128-band mel filterbank, the DCT):
-    OpenBLAS's default of one thread per core only adds synchronisation, which on a busy machine made the
-    features ~3x slower (measured in chapters/08_deployment.py). Parallelism belongs across utterances.
-    """
-    global _BLAS
-    if _BLAS is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-
-            _BLAS = ThreadpoolController()
-        except ImportError:  # threadpoolctl comes with scikit-learn
-            _BLAS = False
-    return _BLAS.limit(limits=1, user_api="blas") if _BLAS else contextlib.nullcontext()
-
-
-# --------------------------------------------------------------------------------------------------------
-# Runners: one interface (``logits(features, mask) -> [B, C]``) over Keras, SavedModel and LiteRT
-
-
-class KerasRunner:
-    """Run a Keras model on ``[B, max_length, 268]`` windows through a forward pass compiled once.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A SER-Net (or baseline) model with inputs ``{"features", "mask"}`` and logits output.
-    max_length : int
-        The fixed window length the compiled function is traced for (any batch size).
-    method : {"compiled", "xla", "predict_on_batch", "call"}
-        ``"compiled"`` (default): ``tf.function`` (TensorFlow) / ``jax.jit`` (JAX) around
-        ``model(..., training=False)`` - the fastest path measured in ``sernet bench latency``;
-        ``"xla"``: the same with ``jit_compile=True`` (TensorFlow); ``"predict_on_batch"`` and ``"call"``
-        (eager) are kept for the benchmark's comparison.
-    """
-
-    def __init__(self, model, max_length: int, method: str = "compiled") -> None:
-        self.model = model
-        self.max_length = int(max_length)
-        self.method = method
-        self.n_features = int(model.input["features"].shape[-1]) if isinstance(model.input, dict) else None
-        self.mask_dtype = _mask_dtype(model)
-        self._fn = self._compile(xla=method == "xla") if method in ("compiled", "xla") else None
-
-    def _compile(self, xla: bool = False):
-        backend = keras().backend.backend()
-        model = self.model
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            spec = [
-                tf.TensorSpec([None, self.max_length, self.n_features], tf.float32, name="features"),
-                tf.TensorSpec([None, self.max_length], self.mask_dtype, name="mask"),
-            ]
-
-            @tf.function(input_signature=spec, reduce_retracing=True, jit_compile=xla or None)
-            def forward(features, mask):
-                return model({"features": features, "mask": mask}, training=False)
-
-            return lambda f, m: forward(f, m).numpy()
-        if backend == "jax":
-            import jax
-
-            trainable = [v.value for v in model.trainable_variables]
-            non_trainable = [v.value for v in model.non_trainable_variables]
-
-            @jax.jit
-            def forward(tv, ntv, features, mask):
-                out, _ = model.stateless_call(tv, ntv, {"features": features, "mask": mask}, training=False)
-                return out
-
-            return lambda f, m: np.asarray(forward(trainable, non_trainable, f, m))
-        return None  # other backends: eager call
-
-    def logits(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Logits [B, n_classes] (float32) for normalised ``features`` [B, L, D] and ``mask`` [B, L]."""
-        features = np.ascontiguousarray(features, dtype=np.float32)
-        mask = np.ascontiguousarray(mask, dtype=self.mask_dtype)
-        inputs = {"features": features, "mask": mask}
-        if self._fn is not None:
-            out = self._fn(features, mask)
-        elif self.method == "predict_on_batch":
-            out = self.model.predict_on_batch(inputs)
-        else:
-            out = self.model(inputs, training=False)
-        return np.asarray(keras().ops.convert_to_numpy(out), dtype=np.float32)
-
-
-class SavedModelRunner:
-    """Run an exported TensorFlow SavedModel (endpoint ``serve``, see :func:`sernet.export.export_saved_model`)."""
-
-    def __init__(self, path: str | Path) -> None:
-        keras()  # quiet TensorFlow import
-        import tensorflow as tf
-
-        self.path = Path(path)
-        try:
-            with silenced_stderr():
-                self._obj = tf.saved_model.load(str(self.path))
-        except Exception as exc:
-            raise SernetError(f"{self.path}: not a loadable SavedModel ({type(exc).__name__}: {exc})") from None
-        self._serve = self._obj.signatures.get("serve") or self._obj.serve
-        spec = self._serve.structured_input_signature[1] if hasattr(self._serve, "structured_input_signature") else {}
-        self.mask_dtype = spec["mask"].dtype.as_numpy_dtype if "mask" in spec else np.float32
-        self.max_length = int(spec["features"].shape[1]) if "features" in spec else None
-
-    def logits(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        import tensorflow as tf
-
-        out = self._serve(features=tf.constant(features, tf.float32), mask=tf.constant(mask.astype(self.mask_dtype)))
-        if isinstance(out, dict):
-            out = next(iter(out.values()))
-        return np.asarray(out, dtype=np.float32)
-
-
-class LiteRTRunner:
-    """Run a LiteRT (``.tflite``) export with ``ai_edge_litert``; resizes the batch dimension on demand.
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.tflite`` file.
-    num_threads : int or None
-        Interpreter threads (None: LiteRT's default).
-    """
-
-    def __init__(self, path: str | Path, num_threads: int | None = None) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            raise SernetError(
-                f"{path}: running LiteRT models needs the 'ai-edge-litert' package (pip install 'sernet[deploy]')"
-            ) from None
-        self.path = Path(path)
-        try:
-            with silenced_stderr():
-                self._interp = Interpreter(model_path=str(self.path), num_threads=num_threads)
-        except Exception as exc:
-            raise SernetError(f"{self.path}: not a loadable LiteRT model ({exc})") from None
-        self._inputs = {}
-        for d in self._interp.get_input_details():
-            key = "mask" if "mask" in d["name"] else "features"
-            self._inputs[key] = d
-        self._output = self._interp.get_output_details()[0]
-        self.mask_dtype = self._inputs["mask"]["dtype"]
-        self.max_length = int(self._inputs["features"]["shape"][1])
-        self._batch = None
-        self._fresh = True
-
-    def _resize(self, batch: int) -> None:
-        if batch == self._batch:
-            return
-        with silenced_stderr():  # applying the XNNPACK delegate logs an INFO line to fd 2
-            for d in self._inputs.values():
-                shape = list(d["shape"])
-                shape[0] = batch
-                self._interp.resize_tensor_input(d["index"], shape, strict=False)
-            self._interp.allocate_tensors()
-        self._batch = batch
-        self._fresh = True
-
-    def logits(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        self._resize(len(features))
-        self._interp.set_tensor(self._inputs["features"]["index"], np.ascontiguousarray(features, np.float32))
-        self._interp.set_tensor(self._inputs["mask"]["index"], np.ascontiguousarray(mask, self.mask_dtype))
-        if self._fresh:  # the first invoke after (re)allocation may log too
-            with silenced_stderr():
-                self._interp.invoke()
-            self._fresh = False
-        else:
-            self._interp.invoke()
-        return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
-
-
-def _mask_dtype(model) -> Any:
-    inputs = model.input if isinstance(model.input, dict) else {}
-    dtype = getattr(inputs.get("mask"), "dtype", "float32")
-    return np.dtype("bool") if str(dtype) == "bool" else np.dtype(str(dtype))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -398,13 +175,6 @@ def read_classes(folder: str | Path) -> tuple[str, ...]:
     return EMOTIONS if not classes else tuple(str(c) for c in classes)
 
 
-def _output_width(model) -> int | None:
-    try:
-        return int(model.output.shape[-1])
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
 def load_keras_model(path: str | Path):
     """Load a ``.keras`` file with sernet's custom layers registered; errors name the file."""
     import sernet.model  # noqa: F401  (registers the custom layers)
@@ -422,7 +192,7 @@ def load_keras_model(path: str | Path):
 
 
 @dataclass
-class _Prepared:
+class PreparedAudio:
     source: str
     duration_s: float
     raw: np.ndarray | None  # [T, 268] raw features; None: no speech
@@ -457,7 +227,7 @@ class Predictor:
         self.norm_std = np.where(np.asarray(norm_std, np.float32) > 0, np.asarray(norm_std, np.float32), 1.0)
         self.max_length = int(cfg.features.max_length)
         self.classes = EMOTIONS if classes is None else tuple(str(c) for c in classes)
-        width = _output_width(model) if model is not None else None
+        width = output_width(model) if model is not None else None
         if width is not None and width != len(self.classes):
             raise SernetError(f"the model has {width} outputs but {len(self.classes)} class names "
                               f"{list(self.classes)}" + ("; pass classes=" if classes is None else ""))
@@ -527,7 +297,7 @@ class Predictor:
         """Whether any frame of ``raw`` features is voiced (the "no speech" rule)."""
         return bool(np.any(raw[:, self._voiced] > 0.5))
 
-    def prepare(self, source: AudioInput, name: str | None = None) -> _Prepared:
+    def prepare(self, source: AudioInput, name: str | None = None) -> PreparedAudio:
         """Read and featurise one input; silent audio or audio without voiced frames is "no speech".
 
         Raises
@@ -543,10 +313,10 @@ class Predictor:
                 raise
             y = np.asarray(read_audio(source, sample_rate_hz=self.cfg.features.sample_rate_hz, resample=True,
                                       check=False) if isinstance(source, (str, Path)) else source)
-            return _Prepared(label, len(y) / self.cfg.features.sample_rate_hz, None)
+            return PreparedAudio(label, len(y) / self.cfg.features.sample_rate_hz, None)
         duration = len(y) / self.cfg.features.sample_rate_hz
         raw = self.features(y)
-        return _Prepared(label, duration, raw if self.has_speech(raw) else None)
+        return PreparedAudio(label, duration, raw if self.has_speech(raw) else None)
 
     # -- prediction ----------------------------------------------------------------------------------------
     def logits(self, features: np.ndarray, mask: np.ndarray, batch_size: int | None = None) -> np.ndarray:
@@ -595,7 +365,7 @@ class Predictor:
         results = self.predict_prepared(prepared, attention=attention, batch_size=batch_size)
         return results[0] if single else results
 
-    def predict_prepared(self, prepared: Sequence[_Prepared], *, attention: bool = False,
+    def predict_prepared(self, prepared: Sequence[PreparedAudio], *, attention: bool = False,
                          batch_size: int | None = None) -> list[Prediction]:
         """Predictions for inputs already through :meth:`prepare` (the CLI batches files this way)."""
         hop_s = self.cfg.features.hop_ms / 1000.0
@@ -639,6 +409,6 @@ class Predictor:
             raise SernetError("attention weights need the Keras model (load a run directory or .keras file)")
         from sernet.model import attention_weights
 
-        batch = {"features": features, "mask": mask.astype(_mask_dtype(self.model))}
+        batch = {"features": features, "mask": mask.astype(mask_dtype(self.model))}
         weights = np.asarray(keras().ops.convert_to_numpy(attention_weights(self.model, batch)), np.float32)
         return weights.reshape(len(features), -1) * mask
