@@ -263,6 +263,41 @@ class DeployConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """``sernet serve`` (``sernet.deploy.serve``: the ASGI app, micro-batching, limits) and its load test
+    (``sernet bench serve``)."""
+
+    host: str = "127.0.0.1"  # loopback unless told otherwise (--host 0.0.0.0 exposes it)
+    port: int = 8000
+    # Micro-batching: windows of concurrent requests run together, up to max_batch windows per forward pass;
+    # the first request of a batch waits at most max_wait_ms for others. At most queue_size requests wait;
+    # beyond that the server answers 503 with Retry-After: retry_after_s.
+    max_batch: int = 32
+    max_wait_ms: float = 5.0
+    queue_size: int = 64
+    retry_after_s: int = 1
+    feature_threads: int = 2  # threads that read and featurise uploads (off the event loop)
+    # Limits: an upload over max_upload_bytes, or audio longer than max_duration_s, is 413; a stream ends
+    # (close code 1009) after max_stream_s of audio.
+    max_upload_bytes: int = 16 * 1024 * 1024
+    max_duration_s: float = 60.0
+    max_stream_s: float = 3600.0
+    stream_rates_hz: tuple[int, ...] = (8000, 16000, 22050, 24000, 32000, 44100, 48000)  # declarable rates
+    access_log: bool = True  # one line per request on the "sernet" logger
+    shutdown_timeout_s: float = 10.0  # graceful shutdown: in-flight requests get this long to finish
+    # Load test: clients concurrent clients for seconds per phase over clips of clip_lengths_s (cycled);
+    # the malformed phase replaces malformed_fraction of the requests by bad ones; the overload phase runs
+    # overload_clients clients. Server RSS is sampled every rss_interval_s.
+    bench_clients: int = 4
+    bench_seconds: float = 10.0
+    bench_clip_lengths_s: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    bench_malformed_fraction: float = 0.1
+    bench_overload_clients: int = 64
+    bench_rss_interval_s: float = 0.5
+    bench_timeout_s: float = 60.0  # per request, and for the server to come up
+
+
+@dataclass(frozen=True)
 class AnalysisConfig:
     """Uncertainty of every reported number (``sernet.analysis.bootstrap``, ``sernet.analysis.verdicts``)."""
 
@@ -303,6 +338,7 @@ class Config:
     cross: CrossCorpusConfig = field(default_factory=CrossCorpusConfig)
     classic: ClassicConfig = field(default_factory=ClassicConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""
@@ -539,11 +575,18 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "analysis.confidence": _OPEN, "analysis.bootstrap_resamples": _POS, "analysis.bootstrap_seed": _NONNEG,
     "analysis.attention_utterances": _NONNEG,
     "classic.c_grid": _POS, "classic.gamma_grid": _POS, "classic.calibration_folds": (lambda x: x >= 2, ">= 2"),
+    "serve.port": (lambda x: 0 <= x <= 65535, "in [0, 65535]"), "serve.max_batch": _POS,
+    "serve.max_wait_ms": _NONNEG, "serve.queue_size": _POS, "serve.retry_after_s": _NONNEG,
+    "serve.feature_threads": _POS, "serve.max_upload_bytes": _POS, "serve.max_duration_s": _POS,
+    "serve.max_stream_s": _POS, "serve.stream_rates_hz": _POS, "serve.shutdown_timeout_s": _NONNEG,
+    "serve.bench_clients": _POS, "serve.bench_seconds": _POS, "serve.bench_clip_lengths_s": _POS,
+    "serve.bench_malformed_fraction": _FRAC, "serve.bench_overload_clients": _POS,
+    "serve.bench_rss_interval_s": _POS, "serve.bench_timeout_s": _POS,
 }
 # Tuple fields that must hold at least one value.
 _NON_EMPTY: tuple[str, ...] = (
     "synth.class_weights", "model.conv_filters", "model.dilation_rates", "model.cnn_filters", "model.lstm_units",
-    "train.ablation_seeds", "deploy.bench_batch_sizes", "classic.c_grid", "classic.gamma_grid",
+    "train.ablation_seeds", "deploy.bench_batch_sizes", "classic.c_grid", "classic.gamma_grid", "serve.stream_rates_hz", "serve.bench_clip_lengths_s",
 )
 
 
