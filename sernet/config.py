@@ -63,6 +63,7 @@ Loss = Literal["focal", "ce"]
 ClassWeighting = Literal["none", "balanced"]
 MixedPrecision = Literal["auto", "off", "none", "float32", "mixed_float16", "mixed_bfloat16"]
 Distribution = Literal["none", "auto", "mirrored", "data_parallel"]  # sernet.distribute.DISTRIBUTIONS
+OnnxOptimization = Literal["disable", "basic", "extended", "layout", "all"]  # onnxruntime GraphOptimizationLevel
 Normalization = Literal["source", "target"]
 Split = Literal["train", "val", "test"]  # sernet.data.manifest.SPLITS
 FeatureSet = Literal["eGeMAPSv02", "GeMAPSv01b", "ComParE_2016"]  # sernet.features.egemaps.FEATURE_SETS
@@ -260,6 +261,14 @@ class DeployConfig:
     bench_batch_sizes: tuple[int, ...] = (1, 32)
     bench_warmup: int = 10
     bench_repeats: int = 50
+    # ONNX export (sernet.deploy.export): opset (None: the converter's default); the operator types the
+    # static int8 quantisation covers (calibrated on calibration_samples training windows) and the label
+    # agreement it must reach on the parity windows; onnxruntime's graph optimisation level.
+    onnx_opset: int | None = None
+    onnx_int8_ops: tuple[str, ...] = ("Conv", "MatMul", "Gemm")
+    calibration_samples: int = 128
+    int8_min_agreement: float = 0.99
+    onnx_optimization: OnnxOptimization = "all"
 
 
 @dataclass(frozen=True)
@@ -324,6 +333,54 @@ class ClassicConfig:
 
 
 @dataclass(frozen=True)
+class PretrainConfig:
+    """Self-supervised pre-training of the SER-Net encoder (``sernet.train.pretrain``, ``sernet pretrain``):
+    masked-frame reconstruction after Mockingjay (Liu et al. 2020) and TERA (Liu et al. 2021), then
+    fine-tuning on fractions of the labels (``sernet train --init``). Explained in chapters/11_self_supervised."""
+
+    # Unlabelled corpus: a synthetic corpus of corpus_factor x synth.n_utterances utterances drawn with
+    # corpus_seed (other speakers than the labelled corpus); 0: the labelled corpus's train split, its
+    # labels ignored (a user's own recordings: ``sernet pretrain --data PREPARED``).
+    corpus_factor: int = 3
+    corpus_seed: int = 1000
+    epochs: int = 20
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    # Time masking (Mockingjay): spans of time_mask_span consecutive frames whose starts are drawn so that
+    # about time_mask_fraction of each utterance's real frames are masked (15 % and 7 frames in the papers).
+    time_mask_fraction: float = 0.15
+    time_mask_span: int = 7
+    # Channel masking (TERA): one block of consecutive feature columns of width uniform in
+    # [0, channel_mask_max] per utterance.
+    channel_mask_max: int = 20
+    # The label-efficiency curve: fine-tuning (and training from scratch) on these fractions of the train
+    # split's labels (class-stratified, at least one utterance per class), over these seeds.
+    label_fractions: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 1.0)
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge distillation (Hinton et al. 2015) into a small student SER-Net (``sernet.train.distill``,
+    ``sernet distill --teacher RUN``). Explained in chapters/12_distillation."""
+
+    temperature: float = 4.0  # T of softmax(z / T) for teacher and student
+    alpha: float = 0.7  # weight of the soft (T^2-scaled KL) term; 1 - alpha on the hard cross-entropy
+    # The student: the teacher's model section with these widths (fewer filters and channels, one residual
+    # block, one attention head, a narrower mel projection). Every other model field is the teacher's.
+    student_mel_projection_dim: int = 8
+    student_conv_filters: tuple[int, ...] = (2, 2, 2)
+    student_channels: int = 8
+    student_residual_blocks: int = 1
+    student_attention_heads: int = 1
+    student_pooling_units: int = 8
+    student_dense_units: int = 16
+    max_param_ratio: float = 0.1  # the student may hold at most this fraction of the teacher's parameters
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole experiment. Build one with :func:`load`; change fields with :func:`override`."""
 
@@ -339,6 +396,8 @@ class Config:
     classic: ClassicConfig = field(default_factory=ClassicConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     serve: ServeConfig = field(default_factory=ServeConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""
@@ -369,6 +428,11 @@ def _smoke() -> Config:
         train=TrainConfig(batch_size=32, epochs=20, warmup_steps=40, early_stopping_patience=5, grid_workers=2),
         # Fewer timed runs keep Chapter 8's latency cells inside the CI budget (p50 stays stable; p90 noisier).
         deploy=DeployConfig(bench_warmup=3, bench_repeats=20),
+        # Chapters 11/12 in the CI budget: pre-training on the labelled corpus's own train split (labels
+        # ignored), two label fractions and two seeds; one distillation seed. The study profile runs the issue's
+        # five fractions on a 3x unlabelled corpus over 3 seeds.
+        pretrain=PretrainConfig(corpus_factor=0, epochs=10, label_fractions=(0.1, 1.0), seeds=(0, 1)),
+        distill=DistillConfig(seeds=(0,)),
     )
 
 
@@ -386,6 +450,7 @@ def _study() -> Config:
         synth=dataclasses.replace(smoke.synth, n_utterances=1600, n_speakers=64),
         train=dataclasses.replace(smoke.train, epochs=40, early_stopping_patience=8,
                                   ablation_seeds=(0, 1, 2, 3, 4)),
+        pretrain=PretrainConfig(), distill=DistillConfig(),
     )
 
 
@@ -571,7 +636,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "deploy.window_hop_s": _POS, "deploy.chunk_ms": _POS, "deploy.stream_hop_s": _POS,
     "deploy.parity_samples": _POS, "deploy.parity_atol_fp32": _POS, "deploy.parity_atol_fp16": _POS,
     "deploy.parity_atol_int8": _POS, "deploy.bench_batch_sizes": _POS, "deploy.bench_warmup": _NONNEG,
-    "deploy.bench_repeats": _POS,
+    "deploy.bench_repeats": _POS, "deploy.calibration_samples": _POS, "deploy.int8_min_agreement": _FRAC,
     "analysis.confidence": _OPEN, "analysis.bootstrap_resamples": _POS, "analysis.bootstrap_seed": _NONNEG,
     "analysis.attention_utterances": _NONNEG,
     "classic.c_grid": _POS, "classic.gamma_grid": _POS, "classic.calibration_folds": (lambda x: x >= 2, ">= 2"),
@@ -582,6 +647,14 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "serve.bench_clients": _POS, "serve.bench_seconds": _POS, "serve.bench_clip_lengths_s": _POS,
     "serve.bench_malformed_fraction": _FRAC, "serve.bench_overload_clients": _POS,
     "serve.bench_rss_interval_s": _POS, "serve.bench_timeout_s": _POS,
+    "pretrain.corpus_factor": _NONNEG, "pretrain.corpus_seed": _NONNEG, "pretrain.epochs": _POS,
+    "pretrain.batch_size": _POS, "pretrain.learning_rate": _POS, "pretrain.warmup_steps": _NONNEG,
+    "pretrain.time_mask_fraction": _BELOW1, "pretrain.time_mask_span": _POS, "pretrain.channel_mask_max": _NONNEG,
+    "pretrain.label_fractions": (lambda x: 0 < x <= 1, "in (0, 1]"), "pretrain.seeds": _NONNEG,
+    "distill.temperature": _POS, "distill.alpha": _FRAC, "distill.student_mel_projection_dim": _POS,
+    "distill.student_conv_filters": _POS, "distill.student_channels": _POS, "distill.student_residual_blocks": _NONNEG,
+    "distill.student_attention_heads": _POS, "distill.student_pooling_units": _POS,
+    "distill.student_dense_units": _POS, "distill.max_param_ratio": _OPEN, "distill.seeds": _NONNEG,
 }
 # Tuple fields that must hold at least one value.
 _NON_EMPTY: tuple[str, ...] = (
