@@ -154,6 +154,11 @@ class FeatureConfig:
         return int(round(self.sample_rate_hz * self.win_ms / 1000.0))
 
 
+Tasks = Literal["categorical", "dimensional", "multitask"]  # sernet.model.dimensional_head.TASKS
+DIMENSIONAL_MODEL_FIELDS: tuple[str, ...] = ("tasks", "task_weights", "dimension_weights")
+"""ModelConfig fields of the dimensional task: a categorical run's key leaves them out (unchanged keys)."""
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """SER-Net architecture (``sernet.model``), paper §3.2–3.4 and Appendix A."""
@@ -182,6 +187,12 @@ class ModelConfig:
     # Table 4.3 baselines (widths not in the paper): Conv1D / LSTM stack, masked mean pooling (always).
     cnn_filters: tuple[int, ...] = (64, 128, 128)
     lstm_units: tuple[int, ...] = (128,)
+    # Dimensional emotion (sernet.model.dimensional_head, chapters/10_dimensional.py): "categorical" (the
+    # paper's head), "dimensional" (arousal/valence/dominance only) or "multitask" (both heads); the loss is
+    # task_weights[0] x the class loss + task_weights[1] x the mean of dimension_weights-weighted (1 - CCC).
+    tasks: Tasks = "categorical"
+    task_weights: tuple[float, float] = (1.0, 1.0)  # (categorical, dimensional)
+    dimension_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)  # (arousal, valence, dominance)
 
 
 @dataclass(frozen=True)
@@ -303,7 +314,8 @@ class ServeConfig:
     bench_malformed_fraction: float = 0.1
     bench_overload_clients: int = 64
     bench_rss_interval_s: float = 0.5
-    bench_timeout_s: float = 60.0  # per request, and for the server to come up
+    # Seconds allowed for a stream's start message, the server to come up and each load-test request.
+    timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -623,7 +635,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "model.kernel_size": _POS, "model.channels": _POS, "model.residual_blocks": _NONNEG,
     "model.attention_heads": _POS, "model.dense_units": _POS, "model.dropout_rate": _BELOW1,
     "model.pooling_units": _POS, "model.large_width_factor": _POS, "model.cnn_filters": _POS,
-    "model.lstm_units": _POS,
+    "model.lstm_units": _POS, "model.task_weights": _NONNEG, "model.dimension_weights": _NONNEG,
     "train.seed": _NONNEG, "train.batch_size": _POS, "train.epochs": _POS,
     "train.early_stopping_patience": _NONNEG, "train.learning_rate": _POS, "train.weight_decay": _NONNEG,
     "train.warmup_steps": _NONNEG, "train.min_learning_rate": _NONNEG, "train.focal_gamma": _NONNEG,
@@ -646,7 +658,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "serve.max_stream_s": _POS, "serve.stream_rates_hz": _POS, "serve.shutdown_timeout_s": _NONNEG,
     "serve.bench_clients": _POS, "serve.bench_seconds": _POS, "serve.bench_clip_lengths_s": _POS,
     "serve.bench_malformed_fraction": _FRAC, "serve.bench_overload_clients": _POS,
-    "serve.bench_rss_interval_s": _POS, "serve.bench_timeout_s": _POS,
+    "serve.bench_rss_interval_s": _POS, "serve.timeout_s": _POS,
     "pretrain.corpus_factor": _NONNEG, "pretrain.corpus_seed": _NONNEG, "pretrain.epochs": _POS,
     "pretrain.batch_size": _POS, "pretrain.learning_rate": _POS, "pretrain.warmup_steps": _NONNEG,
     "pretrain.time_mask_fraction": _BELOW1, "pretrain.time_mask_span": _POS, "pretrain.channel_mask_max": _NONNEG,

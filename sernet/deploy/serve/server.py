@@ -1,0 +1,60 @@
+"""Running the app: uvicorn on a host and port, with graceful shutdown (in-flight requests finish)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+
+from sernet.config import Config
+
+log = logging.getLogger("sernet.serve")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port=0``: a free port the OS picks)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def setup_logging() -> None:
+    """Send the ``sernet`` logger's INFO lines (the access log) to stderr, once."""
+    logger = logging.getLogger("sernet")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def run_server(app, cfg: Config, host: str | None = None, port: int | None = None,
+               announce=print) -> None:
+    """Serve ``app`` with uvicorn until SIGINT/SIGTERM; then stop accepting, let in-flight requests finish
+    (at most ``serve.shutdown_timeout_s``), and close the model worker.
+
+    Parameters
+    ----------
+    app : ASGI app
+        From :func:`sernet.deploy.serve.create_app`.
+    cfg : Config
+        ``serve.host``/``serve.port`` unless ``host``/``port`` are given.
+    announce : callable
+        Called with ``"listening on http://HOST:PORT"`` once the socket is bound (the port is the real one
+        when ``port=0``).
+    """
+    import uvicorn
+
+    host = cfg.serve.host if host is None else host
+    port = cfg.serve.port if port is None else port
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"listening on http://{shown}:{actual}")
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=cfg.serve.shutdown_timeout_s)
+    uvicorn.Server(config).run(sockets=[sock])
