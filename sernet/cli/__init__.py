@@ -13,7 +13,7 @@ import sys
 from sernet.errors import SernetError
 
 COMMANDS: tuple[str, ...] = ("config", "synth", "features", "train", "evaluate", "reproduce", "prepare",
-                             "predict", "export", "bench", "study", "serve")
+                             "predict", "export", "bench", "study", "serve", "pretrain", "distill")
 
 
 def build_parser() -> argparse.ArgumentParser:

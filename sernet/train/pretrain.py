@@ -24,8 +24,8 @@ RUN`` (:func:`sernet.train.trainer.plan_init`) starts a fine-tuning from.
 
 Labels are never read: any feature store works (the synthetic corpus, or ``sernet pretrain --data
 PREPARED`` for a user's recordings). :func:`label_fraction_store` keeps a class-stratified fraction of the
-train split's labels, and :func:`label_efficiency` trains from scratch and fine-tunes from the pre-trained
-encoder on each fraction and seed.
+train split's labels; :func:`sernet.analysis.self_supervised.label_efficiency` trains from scratch and fine-tunes the
+pre-trained encoder on each fraction and seed.
 """
 
 from __future__ import annotations
@@ -40,9 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sernet import workspace
 from sernet.backend import backend_name, keras, silenced_stderr
-from sernet.config import Config, override
+from sernet.config import Config
 from sernet.errors import ConfigError, SernetError
 from sernet.features import layout
 from sernet.train.batches import FeatureBatches
@@ -236,27 +235,6 @@ def pretrain_key(cfg: Config, store=None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def pretrain_run_path(cfg: Config, store=None) -> Path:
-    """``$SERNET_HOME/runs/pretrain-seed<seed>-<key>``."""
-    return workspace.runs_dir(cfg) / f"pretrain-seed{cfg.train.seed}-{pretrain_key(cfg, store)}"
-
-
-def unlabelled_config(cfg: Config) -> Config:
-    """The config of the unlabelled corpus: ``cfg`` itself for a prepared corpus (``data_root``) or
-    ``pretrain.corpus_factor = 0``; else a synthetic corpus of ``corpus_factor`` times the utterances and
-    speakers, drawn with ``pretrain.corpus_seed``."""
-    p = cfg.pretrain
-    if cfg.data_root or p.corpus_factor == 0:
-        return cfg
-    return override(cfg, {"synth.n_utterances": cfg.synth.n_utterances * p.corpus_factor,
-                          "synth.n_speakers": cfg.synth.n_speakers * p.corpus_factor, "synth.seed": p.corpus_seed})
-
-
-def unlabelled_store(cfg: Config, *, workers: int | None = None):
-    """The feature store pre-training reads (see :func:`unlabelled_config`; built and cached on first use)."""
-    return workspace.feature_store(unlabelled_config(cfg), workers=workers)
-
-
 @dataclass
 class PretrainResult:
     """A finished pre-training: its run directory (loadable as ``--init``), metrics and history."""
@@ -394,12 +372,6 @@ def load_pretraining_model(run_dir: str | Path):
     return model
 
 
-def run_or_load_pretrain(cfg: Config, store=None) -> PretrainResult:
-    """Pre-train on :func:`unlabelled_store` (or ``store``) under :func:`pretrain_run_path`, or load it."""
-    store = store if store is not None else unlabelled_store(cfg)
-    return pretrain(cfg, store, pretrain_run_path(cfg, store), resume=True)
-
-
 # ------------------------------------------------------------------------------------------ label efficiency
 def label_fraction_store(store, fraction: float, seed: int):
     """A copy of ``store`` whose train split keeps a class-stratified ``fraction`` of its utterances.
@@ -431,58 +403,3 @@ def label_fraction_store(store, fraction: float, seed: int):
     index = store.index.copy()
     index["split"] = split
     return dataclasses.replace(store, index=index)
-
-
-def _efficiency_dir(cfg: Config, init: str, fraction: float, pretrain_dir: Path | None) -> Path:
-    from sernet.analysis import runs
-
-    text = f"{runs.run_key(cfg)}|{fraction!r}|{init}|{pretrain_dir}"
-    key = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return (workspace.runs_dir(cfg) / "label-efficiency"
-            / f"{init}-f{fraction:g}-seed{cfg.train.seed}-{key}")
-
-
-def label_efficiency(cfg: Config, store, pretrain_dir: str | Path, *, fractions=None, seeds=None,
-                     verbose: int = 0) -> pd.DataFrame:
-    """Train from scratch and fine-tune from ``pretrain_dir`` on each label fraction and seed (cached runs).
-
-    Parameters
-    ----------
-    cfg : Config
-        The labelled run's config; fractions and seeds default to ``cfg.pretrain.label_fractions`` and
-        ``cfg.pretrain.seeds``. Training from scratch on all labels is the cached run of
-        :func:`sernet.analysis.runs.run_or_load` (Chapter 5's run for the smoke seeds).
-    store : FeatureStore
-        The labelled corpus.
-    pretrain_dir : path
-        A finished :func:`pretrain` run (its ``model.keras`` initialises the fine-tuned runs).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per (init, fraction, seed): ``init`` ("scratch" / "pretrained"), ``fraction``, ``seed``,
-        ``labelled`` (train utterances with labels), ``test_uar``, ``run_dir``.
-    """
-    from sernet.analysis import runs
-    from sernet.train import train
-
-    fractions = cfg.pretrain.label_fractions if fractions is None else tuple(fractions)
-    seeds = cfg.pretrain.seeds if seeds is None else tuple(seeds)
-    pretrain_dir = Path(pretrain_dir)
-    rows = []
-    for seed in seeds:
-        scfg = override(cfg, {"train.seed": int(seed)})
-        for fraction in fractions:
-            sub = label_fraction_store(store, fraction, seed)
-            for init in ("scratch", "pretrained"):
-                if init == "scratch" and fraction == 1:
-                    result = runs.run_or_load(scfg, store, verbose=verbose)
-                else:
-                    run_dir = _efficiency_dir(scfg, init, fraction, pretrain_dir if init == "pretrained" else None)
-                    result = train(scfg, sub, run_dir, verbose=verbose,
-                                   init=pretrain_dir if init == "pretrained" else None)
-                rows.append({"init": init, "fraction": float(fraction), "seed": int(seed),
-                             "labelled": int(len(sub.split_indices("train"))),
-                             "test_uar": float(result.metrics["test"]["uar"]),
-                             "run_dir": str(result.run_dir.path)})
-    return pd.DataFrame(rows)
