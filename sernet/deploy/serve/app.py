@@ -146,7 +146,7 @@ class ServeState:
                 "max_upload_bytes": s.max_upload_bytes, "max_duration_s": s.max_duration_s,
             },
             "stream": {"encodings": list(ENCODINGS), "sample_rates_hz": list(s.stream_rates_hz),
-                       "hop_s": dcfg.stream_hop_s, "max_stream_s": s.max_stream_s},
+                       "hop_s": dcfg.stream_hop_s, "chunk_ms": dcfg.chunk_ms, "max_stream_s": s.max_stream_s},
             "batching": {"max_batch": s.max_batch, "max_wait_ms": s.max_wait_ms, "queue_size": s.queue_size},
         }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from collections.abc import Callable
 
 from sernet.config import Config
 
@@ -32,8 +33,22 @@ def setup_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
+def make_server(app, cfg: Config, host: str | None = None, port: int | None = None):
+    """A configured ``uvicorn.Server`` and its bound socket (``serve.host``/``serve.port`` unless given;
+    ``port=0`` picks a free port: read it from ``sock.getsockname()``). Run it with ``server.run(sockets=[sock])``;
+    ``server.should_exit = True`` stops it gracefully."""
+    import uvicorn
+
+    host = cfg.serve.host if host is None else host
+    port = cfg.serve.port if port is None else port
+    sock = bind(host, port)
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=cfg.serve.shutdown_timeout_s)
+    return uvicorn.Server(config), sock
+
+
 def run_server(app, cfg: Config, host: str | None = None, port: int | None = None,
-               announce=print) -> None:
+               announce: Callable[[str], None] = print) -> None:
     """Serve ``app`` with uvicorn until SIGINT/SIGTERM; then stop accepting, let in-flight requests finish
     (at most ``serve.shutdown_timeout_s``), and close the model worker.
 
@@ -47,14 +62,8 @@ def run_server(app, cfg: Config, host: str | None = None, port: int | None = Non
         Called with ``"listening on http://HOST:PORT"`` once the socket is bound (the port is the real one
         when ``port=0``).
     """
-    import uvicorn
-
-    host = cfg.serve.host if host is None else host
-    port = cfg.serve.port if port is None else port
-    sock = bind(host, port)
-    actual = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    server, sock = make_server(app, cfg, host, port)
+    shown_host, actual = sock.getsockname()[:2]
+    shown = f"[{shown_host}]" if ":" in shown_host else shown_host
     announce(f"listening on http://{shown}:{actual}")
-    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=cfg.serve.shutdown_timeout_s)
-    uvicorn.Server(config).run(sockets=[sock])
+    server.run(sockets=[sock])
