@@ -393,6 +393,20 @@ class DistillConfig:
 
 
 @dataclass(frozen=True)
+class OwnDataConfig:
+    """The own-data lesson (chapters/13_own_data.py): a folder corpus with its own labels, made from a
+    synthetic corpus of another seed (other speakers) whose classes are renamed to labels the paper has not."""
+
+    synth_seed: int = 7  # another speaker pool than every other chapter's corpus (synth.seed)
+    n_utterances: int = 360
+    n_speakers: int = 24
+    # generator class -> the stand-in label of "your" recordings; other classes are left out
+    label_names: tuple[tuple[str, str], ...] = (("neutral", "calm"), ("sad", "bored"), ("happy", "excited"))
+    epochs: int = 12  # per run of the lesson (scratch and fine-tuned alike)
+    freeze_epochs: int = 2  # fine-tuning: epochs with the encoder frozen while the new head settles
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole experiment. Build one with :func:`load`; change fields with :func:`override`."""
 
@@ -410,6 +424,7 @@ class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    own_data: OwnDataConfig = field(default_factory=OwnDataConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""

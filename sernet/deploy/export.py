@@ -1,4 +1,5 @@
-"""Export a trained SER-Net for serving: TensorFlow SavedModel and LiteRT (TFLite) float32 / float16 / int8.
+"""Export a trained SER-Net for serving: TensorFlow SavedModel, LiteRT (TFLite) float32 / float16 / int8 and
+ONNX float32 / static int8.
 
 Every export fixes the time axis to ``T = cfg.features.max_length`` frames (the batch axis stays free), the
 shape :class:`sernet.deploy.predictor.Predictor` always feeds (longer audio is windowed, shorter is padded and masked),
@@ -10,6 +11,8 @@ so the converters never see a dynamic time dimension. An export folder is itself
       model_fp32.tflite         TFLiteConverter.from_saved_model, no optimisation
       model_fp16.tflite         float16 weights (Optimize.DEFAULT + supported_types=[float16])
       model_int8.tflite         dynamic-range int8 weights (Optimize.DEFAULT, no representative data)
+      model.onnx                Keras 3's own model.export(..., format="onnx") (tf2onnx from the traced function)
+      model_int8.onnx           onnxruntime static QDQ quantisation of model.onnx, calibrated on training windows
       config.json, norm_stats.npz   copied from the run (the feature recipe, z-score statistics and, in
                                     config.json's ``classes``, the names of the model's outputs)
       export_report.json        size and parity of every format (see :func:`check_parity`)
@@ -18,10 +21,13 @@ Parity: each export runs the same batch of real, normalised feature windows as t
 largest absolute logit difference (``max_abs_dlogit``), compare it with the format's tolerance
 (``cfg.deploy.parity_atol_*``) and give the agreement rate of the predicted labels.
 
-ONNX is not offered. We tried ``tf2onnx`` 1.17 (installed aside, not a dependency) on the SavedModel: it
-converts without an error at opsets 13 and 17, but onnxruntime 1.32's logits differed from the Keras model's
-by up to 1.25 (label agreement 0.84 on 64 test windows), with an all-ones mask too - a silent numerical
-mismatch, so not a clean export. Explained in chapters/08_deployment.py.
+ONNX: an earlier attempt converted the *SavedModel* with ``tf2onnx`` and got logits off by up to 1.25. Keras
+3's own ``model.export(path, format="onnx")`` converts the traced forward pass instead and agrees with the
+Keras model to float32 rounding on ragged masks (``tests/test_onnx.py``), so that is the path used here. The
+int8 variant is onnxruntime's static quantisation (``quantize_static``, QDQ format, per-channel int8 weights,
+uint8 activations) of the operators in ``cfg.deploy.onnx_int8_ops``, calibrated on windows of the
+training split (:class:`WindowCalibration`); it is judged by its label agreement
+(``cfg.deploy.int8_min_agreement``) as well as its logit difference.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from sernet.backend import keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
 
-FORMATS: tuple[str, ...] = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8")
+FORMATS: tuple[str, ...] = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "onnx", "onnx_int8")
 """Export formats, in the order they are produced."""
 
 FILENAMES = {
@@ -45,6 +51,8 @@ FILENAMES = {
     "tflite_fp32": "model_fp32.tflite",
     "tflite_fp16": "model_fp16.tflite",
     "tflite_int8": "model_int8.tflite",
+    "onnx": "model.onnx",
+    "onnx_int8": "model_int8.onnx",
 }
 REPORT_FILE = "export_report.json"
 
@@ -69,6 +77,8 @@ class ExportResult:
         The allowed ``max_abs_dlogit`` for this format (``cfg.deploy.parity_atol_*``).
     n_parity : int
         Number of windows compared.
+    min_agreement : float
+        The label agreement this format must reach (``cfg.deploy.int8_min_agreement`` for ONNX int8, else 0).
     """
 
     format: str
@@ -78,20 +88,21 @@ class ExportResult:
     label_agreement: float
     tolerance: float
     n_parity: int
+    min_agreement: float = 0.0
 
     @property
     def passed(self) -> bool:
-        """Whether the logit difference is within the tolerance."""
-        return self.max_abs_dlogit <= self.tolerance
+        """Whether the logit difference is within the tolerance and the label agreement reaches its minimum."""
+        return self.max_abs_dlogit <= self.tolerance and self.label_agreement >= self.min_agreement
 
 
 def tolerance(cfg: Config, fmt: str) -> float:
     """The parity tolerance (max |Δlogit|) of an export format."""
-    if fmt in ("saved_model", "tflite_fp32"):
+    if fmt in ("saved_model", "tflite_fp32", "onnx"):
         return cfg.deploy.parity_atol_fp32
     if fmt == "tflite_fp16":
         return cfg.deploy.parity_atol_fp16
-    if fmt == "tflite_int8":
+    if fmt in ("tflite_int8", "onnx_int8"):
         return cfg.deploy.parity_atol_int8
     raise SernetError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
 
@@ -174,11 +185,142 @@ def convert_tflite(saved_model: str | Path, path: str | Path, quantization: str 
     return path
 
 
-def runner_for(fmt: str, path: str | Path):
-    """An inference runner (``logits(features, mask)``) for an exported file or folder."""
-    from sernet.deploy.runners import LiteRTRunner, SavedModelRunner
+def export_onnx(model, path: str | Path, max_length: int, opset: int | None = None) -> Path:
+    """Write ``model`` as ONNX with Keras 3's ``model.export(path, format="onnx")``.
 
-    return SavedModelRunner(path) if fmt == "saved_model" else LiteRTRunner(path)
+    Inputs ``features`` [B, max_length, D] (float32) and ``mask`` [B, max_length] (the model's mask dtype),
+    output the logits [B, C]; the batch axis stays free.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Inputs ``{"features", "mask"}``, output logits.
+    path : str or Path
+        The ``.onnx`` file to write (replaced atomically).
+    max_length : int
+        The fixed time axis ``T``.
+    opset : int or None
+        ONNX opset (``cfg.deploy.onnx_opset``; None: the converter's default).
+
+    Raises
+    ------
+    SernetError
+        If the converter fails (the message names the file).
+    """
+    tf = _tf()
+    from sernet.deploy.runners import mask_dtype
+
+    path = Path(path)
+    n_features = int(model.input["features"].shape[-1])
+    signature = [{
+        "features": tf.TensorSpec([None, max_length, n_features], tf.float32, name="features"),
+        "mask": tf.TensorSpec([None, max_length], tf.as_dtype(mask_dtype(model)), name="mask"),
+    }]
+    tmp = path.with_name(path.stem + ".partial.onnx")
+    try:
+        with silenced_stderr():
+            model.export(str(tmp), format="onnx", input_signature=signature, opset_version=opset, verbose=False)
+    except Exception as exc:
+        raise SernetError(f"{path}: ONNX conversion failed ({type(exc).__name__}: {exc})") from None
+    tmp.replace(path)
+    return path
+
+
+class WindowCalibration:
+    """An onnxruntime ``CalibrationDataReader`` over normalised feature windows, ``batch_size`` at a time.
+
+    onnxruntime recognises any class with ``get_next`` as a ``CalibrationDataReader`` (its ``__subclasshook__``),
+    so this one does not import onnxruntime.
+
+    Parameters
+    ----------
+    features, mask : np.ndarray [shape=(N, T, D)], [shape=(N, T)]
+        Calibration windows (training windows: :func:`sernet.cli.export.calibration_features`).
+    batch_size : int
+        Windows per calibration batch.
+    mask_dtype : numpy dtype
+        The exported model's mask dtype.
+    """
+
+    def __init__(self, features: np.ndarray, mask: np.ndarray, batch_size: int, mask_dtype=np.float32) -> None:
+        self._batches = [{"features": np.ascontiguousarray(features[i : i + batch_size], np.float32),
+                          "mask": np.ascontiguousarray(mask[i : i + batch_size], mask_dtype)}
+                         for i in range(0, len(features), batch_size)]
+        self._next = 0
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        """The next batch as an input feed, or None when all were read."""
+        if self._next >= len(self._batches):
+            return None
+        self._next += 1
+        return self._batches[self._next - 1]
+
+    def rewind(self) -> None:
+        """Start again from the first batch."""
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict[str, np.ndarray]:
+        feed = self.get_next()
+        if feed is None:
+            raise StopIteration
+        return feed
+
+
+def quantize_onnx_int8(fp32_path: str | Path, path: str | Path, calibration: WindowCalibration,
+                       op_types: tuple[str, ...]) -> Path:
+    """Static int8 quantisation (QDQ) of an ONNX model with onnxruntime, calibrated on ``calibration``.
+
+    Weights are int8 per output channel, activations uint8 (onnxruntime's recommendation for x86 CPUs), with
+    MinMax calibration; only the operator types in ``op_types`` (e.g. ``Conv``, ``MatMul``) are quantised,
+    the rest (softmax, normalisation, masking) stay float32. The model is first run through onnxruntime's
+    quantisation pre-processing (ONNX shape inference and graph optimisation; the shapes are static but for the
+    batch axis, so onnxruntime's symbolic shape inference is not needed).
+
+    Parameters
+    ----------
+    fp32_path : str or Path
+        The float32 ``.onnx`` file (:func:`export_onnx`).
+    path : str or Path
+        The int8 ``.onnx`` file to write.
+    calibration : WindowCalibration
+        Calibration batches.
+    op_types : tuple of str
+        ONNX operator types to quantise (``cfg.deploy.onnx_int8_ops``).
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    path = Path(path)
+    pre = path.with_name(path.stem + ".pre.onnx")
+    try:
+        with silenced_stderr():
+            quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
+            quantize_static(str(pre), str(path), calibration, quant_format=QuantFormat.QDQ,
+                            op_types_to_quantize=list(op_types), per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax)
+    except Exception as exc:
+        raise SernetError(f"{path}: ONNX int8 quantisation failed ({type(exc).__name__}: {exc})") from None
+    finally:
+        pre.unlink(missing_ok=True)
+    return path
+
+
+def runner_for(fmt: str, path: str | Path, cfg: Config | None = None):
+    """An inference runner (``logits(features, mask)``) for an exported file or folder."""
+    from sernet.deploy.runners import LiteRTRunner, OnnxRuntimeRunner, SavedModelRunner
+
+    if fmt == "saved_model":
+        return SavedModelRunner(path)
+    if fmt.startswith("onnx"):
+        return OnnxRuntimeRunner(path, optimization=cfg.deploy.onnx_optimization if cfg else "all")
+    return LiteRTRunner(path)
 
 
 def check_parity(reference: np.ndarray, runner, features: np.ndarray, mask: np.ndarray,
@@ -192,7 +334,8 @@ def check_parity(reference: np.ndarray, runner, features: np.ndarray, mask: np.n
 
 
 def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.ndarray,
-                 formats: tuple[str, ...] = FORMATS) -> list[ExportResult]:
+                 formats: tuple[str, ...] = FORMATS,
+                 calibration: tuple[np.ndarray, np.ndarray] | None = None) -> list[ExportResult]:
     """Export a Keras-backed :class:`~sernet.deploy.predictor.Predictor` in every format and check parity.
 
     Parameters
@@ -204,7 +347,11 @@ def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.
     features, mask : np.ndarray [shape=(N, max_length, D)], [shape=(N, max_length)]
         Normalised parity windows (real features; see :func:`parity_windows`).
     formats : tuple of str
-        Subset of :data:`FORMATS`; a LiteRT format needs the SavedModel, which is always written.
+        Subset of :data:`FORMATS`; a LiteRT format needs the SavedModel, which is always written; ONNX int8
+        needs the float32 ONNX file, which is written with it.
+    calibration : (features, mask) or None
+        Normalised training windows that calibrate the ONNX int8 activations (None: the parity windows, which
+        makes the int8 parity optimistic; ``sernet export`` passes training windows).
 
     Returns
     -------
@@ -224,13 +371,31 @@ def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.
     write_metadata(out, cfg, predictor.norm_mean, predictor.norm_std, classes=predictor.classes)
     batch = max(cfg.deploy.bench_batch_sizes)
     reference = predictor.logits(features, mask, batch)
-    saved = export_saved_model(predictor.model, out / FILENAMES["saved_model"], predictor.max_length)
+    from sernet.deploy.runners import mask_dtype
+
+    saved = None
+    if any(f == "saved_model" or f.startswith("tflite") for f in formats):
+        saved = export_saved_model(predictor.model, out / FILENAMES["saved_model"], predictor.max_length)
+    onnx_path = None
+    if any(f.startswith("onnx") for f in formats):
+        onnx_path = export_onnx(predictor.model, out / FILENAMES["onnx"], predictor.max_length,
+                                cfg.deploy.onnx_opset)
     results = []
     for fmt in formats:
-        path = saved if fmt == "saved_model" else convert_tflite(saved, out / FILENAMES[fmt], fmt.split("_")[1])
-        max_abs, agreement = check_parity(reference, runner_for(fmt, path), features, mask, batch)
+        if fmt == "saved_model":
+            path = saved
+        elif fmt == "onnx":
+            path = onnx_path
+        elif fmt == "onnx_int8":
+            cx, cm = calibration if calibration is not None else (features, mask)
+            reader = WindowCalibration(cx, cm, batch, mask_dtype(predictor.model))
+            path = quantize_onnx_int8(onnx_path, out / FILENAMES[fmt], reader, cfg.deploy.onnx_int8_ops)
+        else:
+            path = convert_tflite(saved, out / FILENAMES[fmt], fmt.split("_")[1])
+        max_abs, agreement = check_parity(reference, runner_for(fmt, path, cfg), features, mask, batch)
         results.append(ExportResult(fmt, str(path), round(size_mb(path), 3), max_abs, agreement,
-                                    tolerance(cfg, fmt), len(features)))
+                                    tolerance(cfg, fmt), len(features),
+                                    cfg.deploy.int8_min_agreement if fmt == "onnx_int8" else 0.0))
     (out / REPORT_FILE).write_text(json.dumps([asdict(r) for r in results], indent=2))
     return results
 

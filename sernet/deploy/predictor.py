@@ -88,6 +88,10 @@ class Prediction:
         Softmax probabilities of each window; their mean is :attr:`probabilities`.
     attention : np.ndarray [shape=(W, max_length)] or None
         Temporal attention pooling weights per window frame (0 on padding), when asked for.
+    dimensions : dict[str, float] or None
+        Arousal, valence, dominance (1–7; mean over the windows) when the model has the dimensional head
+        (``model.tasks``), else None. A dimensional-only model has no classes: ``label`` is ``""`` and
+        ``probabilities`` empty.
     """
 
     source: str
@@ -97,6 +101,7 @@ class Prediction:
     window_starts_s: np.ndarray = field(repr=False)
     window_probabilities: np.ndarray = field(repr=False)
     attention: np.ndarray | None = field(default=None, repr=False)
+    dimensions: dict[str, float] | None = None
 
     @property
     def speech(self) -> bool:
@@ -114,6 +119,7 @@ class Prediction:
                 {"start_s": float(s), "probabilities": [float(p) for p in row]}
                 for s, row in zip(self.window_starts_s, self.window_probabilities, strict=True)
             ],
+            **({} if self.dimensions is None else {"dimensions": {k: float(v) for k, v in self.dimensions.items()}}),
         }
 
 
@@ -220,17 +226,24 @@ class Predictor:
 
     def __init__(self, runner, cfg: Config, norm_mean: np.ndarray, norm_std: np.ndarray, model=None,
                  classes: Sequence[str] | None = None) -> None:
+        from sernet.model import dimensional_head as dh
+
         self.runner = runner
         self.cfg = cfg
-        self.model = model
+        self.model = None if model is None else dh.flat_outputs(model)  # one output tensor (exports too)
         self.norm_mean = np.asarray(norm_mean, np.float32)
         self.norm_std = np.where(np.asarray(norm_std, np.float32) > 0, np.asarray(norm_std, np.float32), 1.0)
         self.max_length = int(cfg.features.max_length)
         self.classes = EMOTIONS if classes is None else tuple(str(c) for c in classes)
-        width = output_width(model) if model is not None else None
-        if width is not None and width != len(self.classes):
+        self.tasks = cfg.model.tasks  # the dimensional head's outputs follow the logits (dimensional_head)
+        self.dimension_names = dh.DIMENSIONS if dh.has_dimensions(self.tasks) else ()
+        n_outputs = len(self.classes) * dh.has_classes(self.tasks) + len(self.dimension_names)
+        width = output_width(self.model) if model is not None else None
+        if width is not None and width != n_outputs:
             raise SernetError(f"the model has {width} outputs but {len(self.classes)} class names "
-                              f"{list(self.classes)}" + ("; pass classes=" if classes is None else ""))
+                              f"{list(self.classes)}" + (f" and {len(self.dimension_names)} dimensions"
+                                                         if self.dimension_names else "")
+                              + ("; pass classes=" if classes is None else ""))
         self._voiced = layout.column("voiced")
 
     # -- construction --------------------------------------------------------------------------------------
@@ -238,12 +251,14 @@ class Predictor:
     def from_model(cls, model, cfg: Config, norm_mean: np.ndarray, norm_std: np.ndarray,
                    method: str = "compiled", classes: Sequence[str] | None = None) -> Predictor:
         """A predictor over an in-memory Keras model (``classes``: its output names, default the paper's 8)."""
-        return cls(KerasRunner(model, cfg.features.max_length, method), cfg, norm_mean, norm_std, model=model,
-                   classes=classes)
+        from sernet.model.dimensional_head import flat_outputs
+
+        return cls(KerasRunner(flat_outputs(model), cfg.features.max_length, method), cfg, norm_mean, norm_std,
+                   model=model, classes=classes)
 
     @classmethod
     def load(cls, path: str | Path, *, num_threads: int | None = None) -> Predictor:
-        """Load a run directory, a ``.keras`` file, a SavedModel directory or a ``.tflite`` file.
+        """Load a run directory, a ``.keras`` file, a SavedModel directory, a ``.tflite`` or an ``.onnx`` file.
 
         The folder holding the model (or the model's parent folder, for ``.keras``/``.tflite`` files and
         SavedModel directories) must contain ``config.json`` and ``norm_stats.npz``.
@@ -265,12 +280,19 @@ class Predictor:
             cfg, mean, std = read_metadata(path.parent)
             return cls(LiteRTRunner(path, num_threads=num_threads), cfg, mean, std,
                        classes=read_classes(path.parent))
+        if path.suffix == ".onnx":
+            from sernet.deploy.runners import OnnxRuntimeRunner
+
+            cfg, mean, std = read_metadata(path.parent)
+            runner = OnnxRuntimeRunner(path, num_threads=num_threads, optimization=cfg.deploy.onnx_optimization)
+            return cls(runner, cfg, mean, std, classes=read_classes(path.parent))
         if path.is_dir() and (path / "saved_model.pb").exists():
             meta = path if (path / CONFIG_FILE).exists() else path.parent
             cfg, mean, std = read_metadata(meta)
             return cls(SavedModelRunner(path), cfg, mean, std, classes=read_classes(meta))
         raise SernetError(
-            f"{path}: not a run directory (with {KERAS_MODEL_FILE}), .keras file, SavedModel directory or .tflite file"
+            f"{path}: not a run directory (with {KERAS_MODEL_FILE}), .keras file, SavedModel directory, .tflite "
+            "or .onnx file"
         )
 
     # -- features ------------------------------------------------------------------------------------------
@@ -378,7 +400,10 @@ class Predictor:
         if pieces:
             x_all = np.concatenate([p[0] for p in pieces])
             m_all = np.concatenate([p[1] for p in pieces])
-            probs = softmax(self.logits(x_all, m_all, batch_size))
+            from sernet.model.dimensional_head import split_flat
+
+            logits, dims = split_flat(self.logits(x_all, m_all, batch_size), self.tasks)
+            probs = softmax(logits) if logits is not None else np.zeros((len(owners), 0))
             att = self.attention(x_all, m_all) if attention else None
         owners_arr = np.asarray(owners, dtype=np.int64)
         results, k = [], 0
@@ -392,14 +417,17 @@ class Predictor:
             mean = wp.mean(axis=0)
             starts = pieces[k][2]
             k += 1
+            has_classes = wp.shape[1] > 0
             results.append(Prediction(
                 source=p.source,
-                label=self.classes[int(np.argmax(mean))],
-                probabilities={c: float(v) for c, v in zip(self.classes, mean, strict=True)},
+                label=self.classes[int(np.argmax(mean))] if has_classes else "",
+                probabilities={c: float(v) for c, v in zip(self.classes, mean, strict=True)} if has_classes else {},
                 duration_s=p.duration_s,
                 window_starts_s=(starts * hop_s).astype(np.float32),
                 window_probabilities=wp,
                 attention=None if att is None else att[sel],
+                dimensions=None if dims is None else dict(zip(self.dimension_names, dims[sel].mean(axis=0).tolist(),
+                                                              strict=True)),
             ))
         return results
 

@@ -1,5 +1,6 @@
 """Runners: one interface, ``logits(features [B, L, D], mask [B, L]) -> [B, C]``, over a Keras model (a forward
-pass compiled once), a TensorFlow SavedModel and a LiteRT file; the predictor and the benchmarks use them alike.
+pass compiled once), a TensorFlow SavedModel, a LiteRT file and an ONNX file (ONNX Runtime); the predictor and
+the benchmarks use them alike.
 """
 
 from __future__ import annotations
@@ -187,6 +188,74 @@ class LiteRTRunner:
         else:
             self._interp.invoke()
         return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
+
+
+ONNX_OPTIMIZATION = {"disable": "ORT_DISABLE_ALL", "basic": "ORT_ENABLE_BASIC", "extended": "ORT_ENABLE_EXTENDED",
+                     "layout": "ORT_ENABLE_LAYOUT", "all": "ORT_ENABLE_ALL"}
+"""``cfg.deploy.onnx_optimization`` -> the name of onnxruntime's ``GraphOptimizationLevel``."""
+
+
+class OnnxRuntimeRunner:
+    """Run an ONNX export (:func:`sernet.deploy.export.export_onnx`) with ONNX Runtime on the CPU.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.onnx`` file (inputs ``features`` [B, T, D] and ``mask`` [B, T], output logits [B, C]).
+    num_threads : int or None
+        Intra-op threads (None: ONNX Runtime's default, one per physical core).
+    optimization : {"disable", "basic", "extended", "layout", "all"}
+        Graph optimisation level (``cfg.deploy.onnx_optimization``).
+
+    Raises
+    ------
+    SernetError
+        If onnxruntime is not installed, or the file is missing or not a loadable ONNX model with those
+        inputs (the message names the file).
+
+    Examples
+    --------
+    >>> runner = OnnxRuntimeRunner("export/model.onnx", num_threads=1)   # doctest: +SKIP
+    >>> runner.logits(features, mask).shape                             # doctest: +SKIP
+    (4, 8)
+    """
+
+    def __init__(self, path: str | Path, num_threads: int | None = None, optimization: str = "all") -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise SernetError(
+                f"{path}: running ONNX models needs the 'onnxruntime' package (pip install 'sernet[deploy]')"
+            ) from None
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SernetError(f"{self.path}: no such ONNX file")
+        if optimization not in ONNX_OPTIMIZATION:
+            raise SernetError(f"{self.path}: unknown ONNX Runtime optimisation level {optimization!r}; "
+                              f"expected one of {sorted(ONNX_OPTIMIZATION)}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, ONNX_OPTIMIZATION[optimization])
+        if num_threads:
+            options.intra_op_num_threads = int(num_threads)
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        try:
+            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise SernetError(f"{self.path}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from None
+        inputs = {i.name: i for i in self._session.get_inputs()}
+        if set(inputs) != {"features", "mask"}:
+            raise SernetError(f"{self.path}: expected ONNX inputs 'features' and 'mask', found {sorted(inputs)}")
+        self.mask_dtype = np.dtype("bool") if inputs["mask"].type == "tensor(bool)" else np.dtype(np.float32)
+        length = inputs["features"].shape[1]
+        self.max_length = int(length) if isinstance(length, int) else None
+        self._output = self._session.get_outputs()[0].name
+
+    def logits(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Logits [B, n_classes] (float32) for normalised ``features`` [B, L, D] and ``mask`` [B, L]."""
+        feed = {"features": np.ascontiguousarray(features, np.float32),
+                "mask": np.ascontiguousarray(mask, self.mask_dtype)}
+        return np.asarray(self._session.run([self._output], feed)[0], dtype=np.float32)
 
 
 def mask_dtype(model) -> Any:
