@@ -27,6 +27,8 @@ class Fixture:
     keep: dict[str, str] = field(default_factory=dict)
     drops: dict[str, str] = field(default_factory=dict)
     sex: dict[str, str] = field(default_factory=dict)  # file name -> "m"/"f" where the corpus says
+    # file name -> (arousal, valence, dominance) a preparer must write, on the manifest's 1-7 scale (NaN: empty)
+    dims: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 def tone(sr: int, seed: int, seconds: float = DURATION_S, channels: int = 1) -> np.ndarray:
@@ -221,7 +223,12 @@ def build_iemocap(root: Path) -> Fixture:
         for who in ("F", "M"):
             for i, code in enumerate(IEMOCAP_CODES):
                 utt = f"{dialog}_{who}{i:03d}"
-                lines += [f"[{t:.4f} - {t + 2.1:.4f}]\t{utt}\t{code}\t[2.5000, 3.0000, 3.5000]",
+                # [V, A, D] on IEMOCAP's 1-5 scale, varied per utterance; one arousal of 5.5 (real files hold a
+                # few ratings above 5): clipped to 7 on the manifest's scale
+                v, a, d = 1 + (seed % 9) * 0.5, 1 + (2 * seed % 9) * 0.5, 1 + (4 * seed % 9) * 0.5
+                a = 5.5 if seed == 3 else a
+                fx.dims[f"{utt}.wav"] = tuple(min(1 + 1.5 * (x - 1), 7.0) for x in (a, v, d))
+                lines += [f"[{t:.4f} - {t + 2.1:.4f}]\t{utt}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]",
                           "C-E1:\tNeutral;\t()", "A-E2:\tval 3; act 3; dom  3;\t()", ""]
                 write_tone(root / f"Session{session}" / "sentences" / "wav" / dialog / f"{utt}.wav", 16000, seed)
                 fx.keep[f"{utt}.wav"] = IEMOCAP_CLASSES[code]
@@ -271,7 +278,10 @@ def build_msp_podcast(root: Path, *, old_layout: bool = False) -> MspFixture:
         for j, code in enumerate(MSP_CODES):
             name = f"MSP-PODCAST_{spk:04d}_{j + 1:04d}.wav"
             write_tone(root / "Audios" / name, 16000, seed)
-            rows.append([name, code, f"{3 + (seed % 3) * 0.4:.1f}", "4.2", "3.8", str(spk * 7), gender, partition])
+            act, val, dom = 1.5 + (seed % 7) * 0.8, 1.2 + (3 * seed % 11) * 0.5, 2.0 + (seed % 5) * 0.9
+            dom_cell = "" if seed == 4 else f"{dom:.1f}"  # an unrated dominance stays empty in the manifest
+            rows.append([name, code, f"{act:.1f}", f"{val:.1f}", dom_cell, str(spk * 7), gender, partition])
+            fx.dims[name] = (round(act, 1), round(val, 1), float("nan") if seed == 4 else round(dom, 1))
             fx.keep[name] = MSP_CODES[code]
             fx.official[name] = partition
             fx.speaker[name] = str(spk * 7)
@@ -282,6 +292,7 @@ def build_msp_podcast(root: Path, *, old_layout: bool = False) -> MspFixture:
     write_tone(root / "Audios" / name, 16000, seed)
     rows.append([name, "N", "3.0", "4.0", "4.0", "Unknown", "Unknown", "Train"])
     fx.keep[name], fx.official[name], fx.speaker[name], fx.sex[name] = "neutral", "Train", "Unknown", ""
+    fx.dims[name] = (3.0, 4.0, 4.0)
     first_line = len(rows) + 2  # 1-based line of the next appended row (after the header)
     defects = [
         (["MSP-PODCAST_0001_0001.wav", "H", "3.0", "4.0", "4.0", "7", "Male", "Train"], "duplicate_row"),

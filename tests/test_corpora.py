@@ -206,7 +206,7 @@ def test_msp_podcast_official_partitions(tmp_path, old_layout):
     unknown = df[df["path"].str.endswith("MSP-PODCAST_0900_0001.wav")]
     assert list(unknown["speaker"]) == ["unknown"]  # kept under the official partitions
     assert summary.dropped_by_reason()["not_in_classes"] == 2 * 14  # O and X of every speaker
-    assert {"emoact", "emoval", "emodom"} <= set(df.columns)
+    assert {"arousal", "valence", "dominance"} <= set(df.columns)  # EmoAct/EmoVal/EmoDom, one name across corpora
     prepare("msp_podcast", fx.root, tmp_path / "out", split="paper")  # re-split: no stale Test2 manifest
     assert not (tmp_path / "out" / "test2" / "manifest.csv").exists()
 

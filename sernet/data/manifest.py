@@ -12,6 +12,10 @@ split           ``train``, ``val`` or ``test``
 duration_s      duration in seconds
 sex             optional: ``m``, ``f`` or empty
 corpus          optional: corpus name
+arousal         optional, with valence and dominance: dimensional ratings on MSP-Podcast's 1–7 scale
+valence         (:data:`DIMENSION_SCALE`); every corpus maps its own ratings to these names and this
+dominance       scale. When present each must be finite and inside the scale (empty only where the
+                corpus has no rating for that utterance).
 ...             any further columns (e.g. the synthetic generator's ground truth) are kept
 ==============  ==========================================================================
 """
@@ -31,6 +35,10 @@ from sernet.labels import EMOTIONS
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "label", "speaker", "split", "duration_s")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 MANIFEST_NAME = "manifest.csv"
+DIMENSIONS: tuple[str, ...] = ("arousal", "valence", "dominance")
+"""The optional dimensional columns, one name across corpora."""
+DIMENSION_SCALE: tuple[float, float] = (1.0, 7.0)
+"""The declared rating scale of :data:`DIMENSIONS` (MSP-Podcast's; other corpora are mapped onto it)."""
 
 
 def manifest_path(root: str | Path) -> Path:
@@ -62,7 +70,8 @@ def read_manifest(
     ------
     ManifestError
         Missing file or column, empty manifest, unknown label, unknown split, duplicate path,
-        non-positive duration, and (with ``check_audio``) audio problems. The message names the file and
+        non-positive duration, a dimension column (:data:`DIMENSIONS`) with a non-numeric, infinite or
+        out-of-scale value, and (with ``check_audio``) audio problems. The message names the file and
         the first offending rows.
     """
     path = manifest_path(path)
@@ -107,9 +116,44 @@ def _check_values(df: pd.DataFrame, path: Path, classes: Sequence[str]) -> None:
     bad = ~(dur > 0)
     if bad.any():
         raise ManifestError(f"{path}: non-positive or non-numeric duration_s {_rows(bad, df, 'duration_s')}")
+    check_dimensions(df, path)
     dup = df["path"].duplicated().to_numpy()
     if dup.any():
         raise ManifestError(f"{path}: duplicate path(s) {_rows(dup, df, 'path')}")
+
+
+def has_dimensions(df: pd.DataFrame) -> bool:
+    """Whether ``df`` carries all of :data:`DIMENSIONS` with at least one rated row."""
+    return all(c in df.columns for c in DIMENSIONS) and bool(df[list(DIMENSIONS)].notna().all(axis=1).any())
+
+
+def check_dimensions(df: pd.DataFrame, source: str | Path) -> None:
+    """Check the dimension columns present in ``df``: numeric, finite, inside :data:`DIMENSION_SCALE`.
+
+    Empty cells are allowed (no rating for that utterance); a present value must be a number in the scale.
+
+    Raises
+    ------
+    ManifestError
+        Names ``source``, the column and the first offending rows.
+
+    Examples
+    --------
+    >>> check_dimensions(pd.DataFrame({"path": ["a.wav"], "arousal": [9.0]}), "m.csv")
+    Traceback (most recent call last):
+    ...
+    sernet.errors.ManifestError: m.csv: 'arousal' outside the scale [1.0, 7.0] or not finite: line 2: '9.0'
+    """
+    lo, hi = DIMENSION_SCALE
+    for col in DIMENSIONS:
+        if col not in df.columns:
+            continue
+        raw = df[col]
+        value = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        bad = raw.notna().to_numpy() & ~(np.isfinite(value) & (value >= lo) & (value <= hi))
+        if bad.any():
+            raise ManifestError(f"{source}: {col!r} outside the scale [{lo}, {hi}] or not finite: "
+                                f"{_rows(bad, df, col)}")
 
 
 def check_audio_files(df: pd.DataFrame, *, sample_rate_hz: int | None, source: str | Path) -> None:

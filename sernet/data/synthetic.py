@@ -60,6 +60,12 @@ All values are measured from what was generated, not copied from targets:
     For ambiguous utterances, the second class mixed into the cue targets and its weight (else empty, 0).
 ``expressiveness``
     The speaker's scale on every emotion deviation (1 typical; atypical speakers ~0.45 or ~1.75).
+``arousal, valence, dominance``
+    Dimensional truth on MSP-Podcast's 1–7 scale (:func:`utterance_dimensions`): the class centroid
+    (:data:`DIMENSION_CENTROIDS`, blended and scaled by expressiveness like the cues) plus linear functions
+    of the utterance's own cue deviations (:data:`DIMENSION_LOADINGS`: arousal strongly, valence weakly)
+    plus independent noise (:data:`DIMENSION_NOISE`). Cues and dimensions are jointly Gaussian within a
+    class; Chapter 10 shows the mapping and why that reads as "dimensions drive cues" too.
 
 Difficulty
 ----------
@@ -70,7 +76,7 @@ on the configured corpus. ``cfg.synth.cue_spread`` scales every within-class spr
 
 Determinism: utterance ``i`` draws from ``SeedSequence(seed, spawn_key=(2, i))``, speaker ``k`` from
 ``spawn_key=(1, k)``, the corpus plan (labels, speakers, splits) from ``spawn_key=(0,)`` and the choice of
-atypical speakers from ``spawn_key=(3,)``, so any
+atypical speakers from ``spawn_key=(3,)`` and the dimensions' own noise from ``spawn_key=(4, i)``, so any
 shard regenerates identically in any order on any number of workers.
 """
 
@@ -93,13 +99,14 @@ from scipy import signal
 
 from sernet.config import Config
 from sernet.data.audio import write_wav
-from sernet.data.manifest import MANIFEST_NAME, SPLITS, write_manifest
+from sernet.data.manifest import DIMENSION_SCALE, DIMENSIONS, MANIFEST_NAME, SPLITS, write_manifest
 from sernet.errors import ConfigError, SernetError
 from sernet.labels import EMOTIONS
 from sernet.progress import bar
 
-GENERATOR_VERSION: int = 2
-"""Bumped whenever the generated audio or ground truth changes (part of the corpus cache key)."""
+GENERATOR_VERSION: int = 3
+"""Bumped whenever the generated audio or ground truth changes (part of the corpus cache key).
+3: arousal, valence and dominance columns (the audio, labels, speakers and splits of version 2 unchanged)."""
 
 CORPUS_NAME = "synthetic"
 CHUNK_SIZE = 64  # utterances per work unit / resume unit (fixed, so resuming never depends on workers)
@@ -124,7 +131,8 @@ GROUND_TRUTH_COLUMNS: tuple[str, ...] = (
     "n_syllables",
 )
 MANIFEST_COLUMNS: tuple[str, ...] = (
-    "path", "label", "speaker", "split", "duration_s", "sex", "corpus", *GROUND_TRUTH_COLUMNS, "index",
+    "path", "label", "speaker", "split", "duration_s", "sex", "corpus", *GROUND_TRUTH_COLUMNS,
+    *DIMENSIONS, "index",
 )
 CUE_COLUMNS: tuple[str, ...] = (
     "f0_mean_hz", "f0_std_st", "f0_range_st", "f0_slope_st_per_s", "jitter_local", "shimmer_local",
@@ -181,6 +189,58 @@ CUE_SPREAD = {
     "log_shimmer": 0.2,
     "hnr_db": 2.0,
 }
+
+# Dimensional truth (arousal, valence, dominance on MSP-Podcast's 1-7 rating scale, 4 = neutral): class
+# centroids placed after the PAD ratings of emotion terms (Russell & Mehrabian 1977) and the circumplex
+# (Russell 1980), with arousal ordered as this generator's own level / F0 / rate profiles order the classes
+# (Juslin & Laukka 2003; Scherer 2003: vocal cues mark arousal far better than valence).
+DIMENSION_CENTROIDS: dict[str, tuple[float, float, float]] = {  # (arousal, valence, dominance)
+    "angry": (6.0, 2.5, 5.2),
+    "happy": (5.4, 6.3, 5.0),
+    "sad": (2.8, 2.3, 2.9),
+    "neutral": (4.0, 4.0, 4.0),
+    "fear": (5.6, 2.3, 2.7),
+    "disgust": (4.2, 2.4, 4.6),
+    "surprise": (5.6, 5.0, 3.7),
+    "contempt": (3.4, 2.9, 5.0),
+}
+DIMENSION_NEUTRAL = 4.0  # the scale's midpoint: expressiveness scales a centroid's distance from it
+# Within-class deviations: scale points per standard deviation of the utterance's own cue deviations
+# (the standardised ``spread_draw`` values: F0 level, pitch range, intensity, speaking rate), plus
+# independent noise (the part no cue carries). Arousal is mostly cued, valence barely, dominance partly.
+DIMENSION_LOADINGS: dict[str, dict[str, float]] = {
+    "arousal": {"f0_shift_st": 0.25, "log_range": 0.1, "level_db": 0.35, "log_rate": 0.2},
+    "valence": {"f0_shift_st": 0.05, "log_range": 0.1, "level_db": 0.0, "log_rate": 0.0},
+    "dominance": {"f0_shift_st": -0.1, "log_range": 0.0, "level_db": 0.25, "log_rate": 0.05},
+}
+DIMENSION_NOISE: dict[str, float] = {"arousal": 0.2, "valence": 0.6, "dominance": 0.4}
+
+
+def utterance_dimensions(label: str, other: str | None, weight: float, expressiveness: float,
+                         cue_z: dict[str, float], rng: np.random.Generator) -> dict[str, float]:
+    """Arousal, valence and dominance of one utterance (1-7), jointly Gaussian with its cue deviations.
+
+    ``centroid = neutral + expressiveness · (blend of the class centroids − neutral)``; each dimension adds
+    ``Σ_k loading_k · z_k`` over the utterance's standardised cue deviations ``cue_z`` and independent
+    noise drawn from ``rng`` (a stream of its own, so the audio's draws are untouched), then is clipped to
+    the scale.
+
+    Examples
+    --------
+    >>> d = utterance_dimensions("angry", None, 0.0, 1.0, {}, np.random.default_rng(0))
+    >>> sorted(d), all(1 <= v <= 7 for v in d.values())
+    (['arousal', 'dominance', 'valence'], True)
+    """
+    a = np.asarray(DIMENSION_CENTROIDS[label])
+    b = np.asarray(DIMENSION_CENTROIDS[other]) if other else a
+    centroid = DIMENSION_NEUTRAL + expressiveness * ((1 - weight) * a + weight * b - DIMENSION_NEUTRAL)
+    out = {}
+    for d, name in enumerate(DIMENSIONS):
+        cued = sum(w * cue_z.get(k, 0.0) for k, w in DIMENSION_LOADINGS[name].items())
+        value = centroid[d] + cued + rng.normal(0.0, DIMENSION_NOISE[name])
+        out[name] = float(np.clip(value, *DIMENSION_SCALE))
+    return out
+
 
 # Vowel formants F1-F4 (Hz) of an adult male (Peterson & Barney 1952 averages); F5 fixed.
 VOWELS: dict[str, tuple[float, ...]] = {
@@ -503,8 +563,12 @@ def synthesize_details(index: int, cfg: Config) -> UtteranceDetails:
         weight = float(rng.uniform(0.25, 0.5))
     cue = _mix_cues(label, other, weight, spk.expressiveness)
 
+    cue_z: dict[str, float] = {}  # standardised cue deviations (the dimensions follow them)
+
     def spread_draw(name: str) -> float:
-        return float(rng.normal(0.0, CUE_SPREAD[name] * spread))
+        value = float(rng.normal(0.0, CUE_SPREAD[name] * spread))
+        cue_z[name] = value / (CUE_SPREAD[name] * spread) if spread > 0 else 0.0
+        return value
 
     f0_shift = cue["f0_shift_st"] + spread_draw("f0_shift_st")
     accent_st = spk.accent_st * math.exp(cue["f0_range_scale"] + spread_draw("log_range"))
@@ -691,6 +755,7 @@ def synthesize_details(index: int, cfg: Config) -> UtteranceDetails:
         y *= scale
         speech_sig *= scale
     level_real = 10 * math.log10(np.mean(speech_sig[active] ** 2))
+    dims = utterance_dimensions(label, other, weight, spk.expressiveness, cue_z, _rng(s.seed, 4, index))
 
     params = {
         "label": label,
@@ -716,6 +781,7 @@ def synthesize_details(index: int, cfg: Config) -> UtteranceDetails:
         "tilt_db_per_oct": tilt_real,
         "level_dbfs": level_real,
         "n_syllables": n_syl,
+        **dims,
         "index": index,
     }
     return UtteranceDetails(

@@ -27,6 +27,7 @@ from sernet.config import Config, ModelConfig
 from sernet.errors import ConfigError
 from sernet.features import layout
 from sernet.labels import NUM_CLASSES
+from sernet.model import dimensional_head
 from sernet.model.attention_pooling import MaskedMeanPooling, TemporalAttentionPooling
 from sernet.model.frontend import FeatureGroup, MelProjection
 from sernet.model.multiscale_conv import MultiScaleDilatedConv
@@ -75,6 +76,8 @@ def _validate(m: ModelConfig) -> None:
     if len(m.conv_filters) != len(m.dilation_rates):
         raise ConfigError(f"model.conv_filters {m.conv_filters} and model.dilation_rates {m.dilation_rates} "
                           "must have the same length (one filter count per dilation branch)")
+    if m.tasks not in dimensional_head.TASKS:
+        raise ConfigError(f"model.tasks: unknown {m.tasks!r}; expected one of {dimensional_head.TASKS}")
     if m.channels % m.attention_heads:
         raise ConfigError(f"model.channels={m.channels} is not divisible by "
                           f"model.attention_heads={m.attention_heads}")
@@ -109,8 +112,12 @@ def _pool_and_classify(x, mask, m: ModelConfig, name: str, inputs, n_classes: in
     context, _ = pool(x, mask=mask)
     h = keras.layers.Dense(m.dense_units, activation="relu", name="dense")(context)
     h = keras.layers.Dropout(m.dropout_rate, name="dropout")(h)
-    logits = keras.layers.Dense(n_classes, name="logits", dtype="float32")(h)
-    return keras.Model(inputs, logits, name=name)
+    if m.tasks == "categorical":  # the paper's model: one logits tensor
+        return keras.Model(inputs, keras.layers.Dense(n_classes, name="logits", dtype="float32")(h), name=name)
+    outputs = {dimensional_head.DIMENSIONS_OUTPUT: dimensional_head.dimension_head(h)}
+    if dimensional_head.has_classes(m.tasks):
+        outputs[dimensional_head.LOGITS] = keras.layers.Dense(n_classes, name="logits", dtype="float32")(h)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def _sernet_body(x, mask, m: ModelConfig):
@@ -142,7 +149,10 @@ def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> 
     Returns
     -------
     keras.Model
-        Inputs ``{"features": [B, T, 268], "mask": [B, T]}``, output logits ``[B, 8]`` (float32). Every
+        Inputs ``{"features": [B, T, 268], "mask": [B, T]}``, output logits ``[B, 8]`` (float32); with
+        ``model.tasks`` "dimensional" or "multitask" a dict of ``"dimensions"`` [B, 3] (arousal, valence,
+        dominance, bounded to the 1–7 scale) and, for multitask, ``"logits"``
+        (:mod:`sernet.model.dimensional_head`). Every
         model has a layer named ``"temporal_pooling"`` whose second output are the pooling weights.
 
     Raises

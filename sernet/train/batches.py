@@ -3,7 +3,9 @@
 Each batch reads its utterances' frames from the memory-mapped feature cache (float16), normalises them with
 the training-split statistics, pads or crops them to ``features.max_length`` frames with a mask (random crop
 for training, centre crop for evaluation), and returns
-``({"features": [B, T, 268], "mask": [B, T][, "draws": [B, n]]}, one_hot_labels[, sample_weights])``.
+``({"features": [B, T, 268], "mask": [B, T][, "draws": [B, n]]}, one_hot_labels[, sample_weights])``; for a
+model with the dimensional head (``model.tasks``) the targets are a dict, ``{"logits": one_hot,
+"dimensions": [B, 3]}`` (arousal, valence, dominance; NaN where unrated), and so are the sample weights.
 Training batches carry ``draws``, the uniform random numbers of their SpecAugment masks (zeros when
 augmentation is off); the masking itself runs in the training graph (``sernet.train.augment``).
 
@@ -24,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from sernet.backend import keras
+from sernet.data.manifest import DIMENSIONS
+from sernet.errors import SernetError
 from sernet.labels import classes_of
 from sernet.train.augment import MaskSpec
 
@@ -50,6 +54,21 @@ def normalized_frames(store, i: int) -> np.ndarray:
             frames[i] = x
             used[0] += x.nbytes
     return x
+
+
+def store_dimensions(store) -> np.ndarray:
+    """Arousal, valence, dominance of every utterance of ``store`` (float32 ``[n, 3]``; NaN where unrated).
+
+    Raises
+    ------
+    SernetError
+        The store's index has no dimension columns (its manifest carries no ratings), naming the store.
+    """
+    missing = [c for c in DIMENSIONS if c not in store.index.columns]
+    if missing:
+        raise SernetError(f"{getattr(store, 'path', None) or 'feature store'}: no {missing} column(s) in its "
+                          "manifest; model.tasks 'dimensional'/'multitask' needs arousal, valence, dominance")
+    return store.index[list(DIMENSIONS)].apply(lambda c: c.astype("float64")).to_numpy(np.float32)
 
 
 class FeatureBatches(_PyDataset):
@@ -83,13 +102,15 @@ class FeatureBatches(_PyDataset):
         Keras prefetching (``keras.utils.PyDataset``); threads by default.
     n_classes : int, optional
         Width of the one-hot labels (default: the store's label set, ``sernet.labels.classes_of``).
+    tasks : {"categorical", "dimensional", "multitask"}
+        The model's outputs (``model.tasks``): which targets the batches carry.
     """
 
     def __init__(self, store, indices: Sequence[int], *, batch_size: int, max_length: int, crop: str,
                  shuffle: bool, seed: int, mask_spec: MaskSpec | None = None, augment: bool = True,
                  sample_weights: np.ndarray | None = None, epoch: int = 0, workers: int = 1,
                  use_multiprocessing: bool = False, max_queue_size: int = 8,
-                 n_classes: int | None = None) -> None:
+                 n_classes: int | None = None, tasks: str = "categorical") -> None:
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing,
                          max_queue_size=max_queue_size)
         self.store = store
@@ -104,6 +125,8 @@ class FeatureBatches(_PyDataset):
         self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, "float32")
         self.labels = np.asarray(store.labels, dtype=np.int64)
         self.n_classes = len(classes_of(store)) if n_classes is None else int(n_classes)
+        self.tasks = tasks
+        self.dimensions = None if tasks == "categorical" else store_dimensions(store)
         self.set_epoch(epoch)
 
     def set_epoch(self, epoch: int) -> None:
@@ -153,6 +176,14 @@ class FeatureBatches(_PyDataset):
         rows = self.batch_indices(b)
         y = np.eye(self.n_classes, dtype=np.float32)[self.labels[rows]]
         inputs = self.inputs(b)
+        if self.dimensions is not None:  # dict targets: {"dimensions"[, "logits"]}
+            targets = {"dimensions": self.dimensions[rows]}
+            weights = {"dimensions": np.ones(len(rows), np.float32)}
+            if self.tasks == "multitask":
+                targets["logits"] = y
+                weights["logits"] = (np.ones(len(rows), np.float32) if self.sample_weights is None
+                                     else self.sample_weights[self.labels[rows]])
+            return inputs, targets, weights
         if self.sample_weights is not None:
             return inputs, y, self.sample_weights[self.labels[rows]]
         return inputs, y
@@ -171,4 +202,5 @@ def split_batches(store, split: str, cfg, *, training: bool, epoch: int = 0,
         crop=fcfg.train_crop if training else fcfg.eval_crop, shuffle=training, seed=tcfg.seed,
         mask_spec=MaskSpec.from_config(tcfg) if training else None, augment=tcfg.augment,
         sample_weights=sample_weights if training else None, epoch=epoch, workers=workers,
+        tasks=cfg.model.tasks if training else "categorical",  # evaluation batches feed predict() only
     )

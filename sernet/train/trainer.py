@@ -35,13 +35,14 @@ import numpy as np
 import pandas as pd
 
 from sernet import progress
+from sernet.analysis.dimensions import dimension_metrics
 from sernet.analysis.metrics import evaluate_probabilities
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
 from sernet.labels import classes_of
 from sernet.train.augment import MaskSpec, training_model
-from sernet.train.batches import FeatureBatches, split_batches
+from sernet.train.batches import FeatureBatches, split_batches, store_dimensions
 from sernet.train.run_dir import RunDir, atomic_write_text
 from sernet.train.schedule import make_optimizer
 
@@ -153,23 +154,70 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def predict_outputs(model, dataset: FeatureBatches) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(probabilities [n, n_classes], dimensions [n, 3])`` of ``dataset`` in its order; either is None when
+    the model lacks that head (``model.tasks``, :mod:`sernet.model.dimensional_head`)."""
+    from sernet.model.dimensional_head import split_outputs
+
+    logits, dims = split_outputs(model.predict(dataset, verbose=0))
+    probs = None if logits is None else _softmax(np.asarray(logits, dtype=np.float64))
+    return probs, None if dims is None else np.asarray(dims, dtype=np.float64)
+
+
 def predict_probabilities(model, dataset: FeatureBatches) -> np.ndarray:
-    """Class probabilities [n, n_classes] of ``dataset`` (in its order) from a logits model."""
-    logits = model.predict(dataset, verbose=0)
-    return _softmax(np.asarray(logits, dtype=np.float64))
+    """Class probabilities [n, n_classes] of ``dataset`` (in its order) from a logits model.
+
+    Raises
+    ------
+    SernetError
+        The model has no classification head (``model.tasks = "dimensional"``).
+    """
+    probs, _ = predict_outputs(model, dataset)
+    if probs is None:
+        raise SernetError("the model has no classification head (model.tasks='dimensional'): no class "
+                          "probabilities; use predict_outputs for its dimensions")
+    return probs
+
+
+def true_dimensions(store, rows: np.ndarray) -> np.ndarray | None:
+    """The ratings [n, 3] of ``rows`` of ``store``, or None when its manifest carries none."""
+    from sernet.data.manifest import DIMENSIONS
+
+    if not all(c in store.index.columns for c in DIMENSIONS):
+        return None
+    return store_dimensions(store)[rows].astype(np.float64)
+
+
+def split_scores(probs: np.ndarray | None, dims: np.ndarray | None, y_true: np.ndarray,
+                 dims_true: np.ndarray | None, classes) -> dict[str, Any]:
+    """The metrics of one split: class metrics when the model has classes, ``"dimensions"``
+    (:func:`sernet.analysis.dimensions.dimension_metrics`) when it has dimensions and the data ratings."""
+    out: dict[str, Any] = {} if probs is None else evaluate_probabilities(y_true, probs, classes)
+    if dims is not None and dims_true is not None:
+        out["dimensions"] = dimension_metrics(dims_true, dims)
+    return out
 
 
 def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: RunDir, patience: int,
                          predict_model, classes: tuple[str, ...] | None = None):
     val_labels = np.asarray(val_ds.labels[val_ds.order])
+    val_dims = true_dimensions(val_ds.store, val_ds.order)
 
     class EpochEnd(k.callbacks.Callback):
-        """Validation UAR, best-model tracking, early stopping and the checkpoint, in that order."""
+        """Validation score (UAR; mean CCC for a dimensional-only model), best-model tracking, early stopping
+        and the checkpoint, in that order."""
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
-            metrics = evaluate_probabilities(val_labels, predict_probabilities(predict_model, val_ds), classes)
-            logs.update(val_uar=metrics["uar"], val_war=metrics["war"], val_macro_f1=metrics["macro_f1"])
+            probs, dims = predict_outputs(predict_model, val_ds)
+            if probs is not None:
+                metrics = evaluate_probabilities(val_labels, probs, classes)
+                logs.update(val_uar=metrics["uar"], val_war=metrics["war"], val_macro_f1=metrics["macro_f1"])
+            if dims is not None:
+                dm = dimension_metrics(val_dims, dims)
+                logs.update(val_ccc=dm["mean_ccc"], **{f"val_ccc_{d}": dm[d]["ccc"] for d in dm if d != "mean_ccc"})
+                if probs is None:  # a dimensional-only model is selected on its mean CCC
+                    metrics = {"uar": dm["mean_ccc"]}
             optimizer = self.model.optimizer
             logs["lr"] = float(k.ops.convert_to_numpy(optimizer.learning_rate))
             state.history.append({"epoch": epoch + 1, **{name: float(v) for name, v in logs.items()}})
@@ -298,9 +346,22 @@ def _compile(train_model, cfg: Config, counts: np.ndarray, steps_per_epoch: int)
     from sernet import losses
 
     k = keras()
-    train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch),
-                        loss=losses.make_loss(cfg.train, counts, n_classes=len(counts)),
-                        metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
+    loss = losses.make_loss(cfg.train, counts, n_classes=len(counts))
+    if cfg.model.tasks == "categorical":
+        train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch), loss=loss,
+                            metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
+    else:  # dict outputs: CCC loss on "dimensions", the class loss on "logits" (multitask), task-weighted
+        from sernet.model.dimensional_head import DIMENSIONS_OUTPUT, LOGITS, CCCLoss
+
+        m = cfg.model
+        loss_by_output = {DIMENSIONS_OUTPUT: CCCLoss(m.dimension_weights)}
+        weights = {DIMENSIONS_OUTPUT: m.task_weights[1]}
+        metrics = None
+        if m.tasks == "multitask":
+            loss_by_output[LOGITS], weights[LOGITS] = loss, m.task_weights[0]
+            metrics = {LOGITS: [k.metrics.CategoricalAccuracy(name="accuracy")]}
+        train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch), loss=loss_by_output,
+                            loss_weights=weights, metrics=metrics)
     train_model.optimizer.build(train_model.trainable_variables)
 
 
@@ -320,7 +381,7 @@ def _class_counts(store, split: str = "train", n_classes: int | None = None) -> 
 
 
 # ------------------------------------------------------------------------------------------ fine-tuning
-HEAD_LAYERS: tuple[str, ...] = ("dense", "dropout", "logits")
+HEAD_LAYERS: tuple[str, ...] = ("dense", "dropout", "logits", "dimension_units", "dimensions")
 """Layers after the temporal pooling: what trains while the encoder is frozen (``freeze_epochs``). Only
 ``logits`` depends on the label set; it is replaced when the base run's classes differ."""
 
@@ -532,7 +593,10 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
                                          reuse=frozen_until == 0)
     if plan is not None and not state.variables_file:  # a fresh start: the base run's weights
         base = RunDir(plan.run).load_model()
-        copy_weights_by_name(base, model, skip=("logits",) if plan.head == "replaced" else ())
+        skip = ("logits",) if plan.head == "replaced" else ()
+        base_layers = {layer.name for layer in base.layers}
+        skip += tuple(n for n in ("logits", "dimension_units") if n not in base_layers)  # heads it lacks
+        copy_weights_by_name(base, model, skip=skip)
     freeze = state.epoch < frozen_until
     if freeze:
         _set_encoder_trainable(model, False)
@@ -581,23 +645,31 @@ def _evaluate_and_save(model, store, cfg: Config, run: RunDir, state: TrainState
         if len(store.split_indices(split)) == 0:
             continue
         ds = split_batches(store, split, cfg, training=False)
-        probs = predict_probabilities(model, ds)
+        probs, dims = predict_outputs(model, ds)
         rows = ds.order
         y = np.asarray(store.labels)[rows]
-        metrics[split] = evaluate_probabilities(y, probs, classes)
-        frames.append(predictions_frame(store, rows, split, y, probs, classes))
+        dims_true = true_dimensions(store, rows)
+        metrics[split] = split_scores(probs, dims, y, dims_true, classes)
+        frames.append(predictions_frame(store, rows, split, y, probs, classes, dims_true=dims_true,
+                                        dims_pred=dims))
     metrics.update(best_epoch=state.best_epoch, epochs_run=state.epoch, stopped_early=state.stopped,
                    best_val_uar=state.best_uar)
+    if cfg.model.tasks != "categorical":
+        metrics.update(tasks=cfg.model.tasks, selected_on="val_uar" if cfg.model.tasks == "multitask"
+                       else "val_mean_ccc (in best_val_uar)")
     pd.concat(frames, ignore_index=True).to_csv(run.predictions_csv, index=False)
     model.save(run.model_file)
     atomic_write_text(run.metrics_json, json.dumps(metrics, indent=2))  # written last: marks completion
     return metrics
 
 
-def predictions_frame(store, rows: np.ndarray, split: str, y_true: np.ndarray, probs: np.ndarray,
-                      classes: tuple[str, ...] | None = None) -> pd.DataFrame:
+def predictions_frame(store, rows: np.ndarray, split: str, y_true: np.ndarray, probs: np.ndarray | None,
+                      classes: tuple[str, ...] | None = None, *, dims_true: np.ndarray | None = None,
+                      dims_pred: np.ndarray | None = None) -> pd.DataFrame:
     """``predictions.csv`` rows: id, split, true, predicted (class names), prob_<class> for each of
-    ``classes`` (default: the store's label set)."""
+    ``classes`` (default: the store's label set); with a dimensional head also ``true_<dim>`` (the ratings,
+    when the data has them) and ``pred_<dim>`` for arousal, valence, dominance. ``probs`` None (a
+    dimensional-only model): no ``predicted`` / ``prob_`` columns."""
     classes = classes_of(store) if classes is None else tuple(classes)
     index = store.index
     id_col = "id" if "id" in index.columns else "path"
@@ -606,10 +678,18 @@ def predictions_frame(store, rows: np.ndarray, split: str, y_true: np.ndarray, p
         "row": rows,
         "split": split,
         "true": [classes[i] for i in y_true],
-        "predicted": [classes[i] for i in probs.argmax(axis=1)],
     })
-    for c, name in enumerate(classes):
-        frame[f"prob_{name}"] = probs[:, c]
+    if probs is not None:
+        frame["predicted"] = [classes[i] for i in probs.argmax(axis=1)]
+        for c, name in enumerate(classes):
+            frame[f"prob_{name}"] = probs[:, c]
+    if dims_pred is not None:
+        from sernet.data.manifest import DIMENSIONS
+
+        for d, name in enumerate(DIMENSIONS):
+            if dims_true is not None:
+                frame[f"true_{name}"] = dims_true[:, d]
+            frame[f"pred_{name}"] = dims_pred[:, d]
     return frame
 
 
@@ -629,8 +709,9 @@ def evaluate_run(run_dir: str | Path, store, *, splits: tuple[str, ...] = ("val"
     out = {}
     for split in splits:
         ds = split_batches(store, split, cfg, training=False)
-        out[split] = evaluate_probabilities(np.asarray(store.labels)[ds.order], predict_probabilities(model, ds),
-                                            classes)
+        probs, dims = predict_outputs(model, ds)
+        out[split] = split_scores(probs, dims, np.asarray(store.labels)[ds.order],
+                                  true_dimensions(store, ds.order), classes)
     return out
 
 

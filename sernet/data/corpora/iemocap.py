@@ -11,6 +11,9 @@ Each evaluation file holds one summary line per utterance, tab-separated::
     [6.2901 - 8.2357]	Ses01F_impro01_F000	neu	[2.5000, 2.5000, 2.5000]
 
 (start and end in seconds, utterance id, consensus category, [valence, activation, dominance] on 1–5);
+the ratings are kept as ``emoval, emoact, emodom`` (1–5, as read) and mapped linearly onto the manifest's
+1–7 scale as ``valence, arousal, dominance`` (``1 + 1.5 (x − 1)``, :func:`to_manifest_scale`; a rating
+outside 1–5 is clipped to the scale);
 the raters' individual lines that follow (``C-E1:``, ``A-E2:``, ...) are skipped. Categories: ``neu``
 neutral, ``hap`` happiness, ``exc`` excited, ``sad``, ``ang`` anger, ``fru`` frustration, ``sur``
 surprise, ``fea`` fear, ``dis`` disgust, ``oth`` other, ``xxx`` no agreement.
@@ -37,6 +40,7 @@ import re
 from pathlib import Path
 
 from sernet.data.corpora.base import Candidate, CorpusSpec, Dropped, PrepareError
+from sernet.data.manifest import DIMENSION_SCALE
 
 SESSIONS = (1, 2, 3, 4, 5)
 LINE = re.compile(
@@ -53,6 +57,20 @@ NATIVE_CLASSES = ("neutral", "angry", "sad", "happy")
 PAPER8_MAP: dict[str, str] = {c: c for c in NATIVE_CLASSES}
 DOCUMENTED_COUNTS: dict[str, int] = {"neutral": 1708, "angry": 1103, "sad": 1084, "happy": 1636}
 DEFAULT_FOLD = 5
+RATING_SCALE = (1.0, 5.0)  # IEMOCAP's self-assessment-manikin scale of the [V, A, D] ratings
+
+
+def to_manifest_scale(x: float) -> float:
+    """An IEMOCAP rating (1–5) on the manifest's 1–7 scale (linear; clipped to it).
+
+    Examples
+    --------
+    >>> to_manifest_scale(1.0), to_manifest_scale(3.0), to_manifest_scale(5.0)
+    (1.0, 4.0, 7.0)
+    """
+    lo, hi = DIMENSION_SCALE
+    y = lo + (x - RATING_SCALE[0]) * (hi - lo) / (RATING_SCALE[1] - RATING_SCALE[0])
+    return float(min(max(y, lo), hi))
 
 
 def official_split(session: int, sex: str, fold: int = DEFAULT_FOLD) -> str:
@@ -103,7 +121,9 @@ def scan(root: Path, *, fold: int = DEFAULT_FOLD, **_: object) -> tuple[list[Can
                 source=wav, label=CATEGORIES[code], speaker=f"Ses0{session}{who.group(1)}", sex=sex,
                 official=official_split(session, sex, fold),
                 extras={"fold": session, "category": code, "emoval": float(val), "emoact": float(act),
-                        "emodom": float(dom), "start_s": float(start), "end_s": float(end)},
+                        "emodom": float(dom), "start_s": float(start), "end_s": float(end),
+                        "arousal": to_manifest_scale(float(act)), "valence": to_manifest_scale(float(val)),
+                        "dominance": to_manifest_scale(float(dom))},
             ))
     return found, dropped
 

@@ -10,7 +10,9 @@ Release layout (v1.9–v1.12, "MSP-PODCAST-Publish-1.x")::
 Split_Set``. ``EmoClass`` is the consensus primary emotion: ``A`` angry, ``H`` happy, ``S`` sad, ``N``
 neutral, ``F`` fear, ``D`` disgust, ``U`` surprise, ``C`` contempt, plus ``O`` other and ``X`` no
 agreement, which have no counterpart in the paper's 8 classes and are dropped (``not_in_classes``).
-``EmoAct/EmoVal/EmoDom`` are mean arousal/valence/dominance ratings (1–7); ``SpkrID`` is a number or
+``EmoAct/EmoVal/EmoDom`` are mean arousal/valence/dominance ratings (1–7), written to the manifest as
+``arousal``, ``valence``, ``dominance`` (the names every corpus uses, on the same 1–7 scale: copied
+unchanged; an empty cell stays empty); ``SpkrID`` is a number or
 ``Unknown``; ``Gender`` is ``Male``/``Female``/``Unknown``; ``Split_Set`` is ``Train``,
 ``Development``, ``Test1``, ``Test2`` (``Test3`` in later releases).
 
@@ -64,6 +66,8 @@ PARTITIONS: dict[str, str] = {  # lower-cased Split_Set / Partitions.txt name ->
 NATIVE_CLASSES = EMOTIONS  # MSP-Podcast's 8 consensus classes are the paper's 8
 PAPER8_MAP: dict[str, str] = {c: c for c in EMOTIONS}
 UNKNOWN = ("", "unknown", "nan")
+DIMENSION_COLUMNS: dict[str, str] = {"EmoAct": "arousal", "EmoVal": "valence", "EmoDom": "dominance"}
+"""Label-file column -> manifest column (sernet.data.manifest.DIMENSIONS; the scales agree, 1–7)."""
 
 # Test-set sizes as the release documentation describes them (quoted in public preparation code for
 # v1.11/v1.12; not verified against a release): the partitions are not 80/10/10.
@@ -199,7 +203,7 @@ def scan(root: Path, *, split: str = "paper", **_: object) -> tuple[list[Candida
         if not file_name or not code:
             dropped.append(Dropped(where, "malformed_row", "empty FileName or EmoClass"))
             continue
-        dims = {k.lower(): _number(get[k]) for k in ("EmoAct", "EmoVal", "EmoDom") if k in get}
+        dims = {name: _number(get[k]) for k, name in DIMENSION_COLUMNS.items() if k in get}
         if any(v is None for v in dims.values()):
             dropped.append(Dropped(where, "malformed_row", f"{file_name}: non-numeric EmoAct/EmoVal/EmoDom"))
             continue

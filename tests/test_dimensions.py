@@ -1,0 +1,263 @@
+"""Dimensional emotion end to end: generator truth, manifest columns, preparers, CCC, the multi-task model,
+training, evaluation and prediction (issue 14)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from _train_fakes import FakeStore, tiny_config
+from fixtures_corpora import build_iemocap, build_msp_podcast
+
+import sernet
+from sernet.analysis.dimensions import concordance, dimension_intervals, dimension_metrics
+from sernet.backend import keras
+from sernet.data import synthetic
+from sernet.data.audio import write_wav
+from sernet.data.corpora import prepare
+from sernet.data.manifest import DIMENSION_SCALE, DIMENSIONS, read_manifest
+from sernet.errors import ManifestError, SernetError
+from sernet.features import layout
+from sernet.model import build_sernet
+from sernet.model import dimensional_head as dh
+
+K = keras()
+
+# sha256 over the WAV files (sernet.data.audio.write_wav) of utterances 0-5 of the smoke corpus, computed with
+# the generator at commit 49befa3 (GENERATOR_VERSION 2, before the dimensions were added). Adding the
+# dimensions must not move any random draw that shapes the audio.
+AUDIO_SHA256_V2 = "b1b921c78f52f62d34f5ca9f7277d0f4e560767e8cfb0787c1689f7b24a614dc"
+
+
+def lin_ccc(t: np.ndarray, p: np.ndarray) -> float:
+    """Lin (1989), written from the definition with NumPy's population covariance matrix."""
+    c = np.cov(t, p, bias=True)
+    return float(2 * c[0, 1] / (c[0, 0] + c[1, 1] + (t.mean() - p.mean()) ** 2))
+
+
+# --------------------------------------------------------------------------------------------- generator
+def test_generator_audio_is_byte_identical_to_version_2_and_carries_dimensions(tmp_path):
+    cfg = sernet.config.load("smoke")
+    h = hashlib.sha256()
+    rows = []
+    for i in range(6):
+        y, p = synthetic.synthesize_utterance(i, cfg)
+        path = tmp_path / f"{i}.wav"
+        write_wav(path, y, cfg.features.sample_rate_hz)
+        h.update(path.read_bytes())
+        rows.append(p)
+    assert h.hexdigest() == AUDIO_SHA256_V2
+    assert synthetic.GENERATOR_VERSION == 3
+    for p in rows:
+        assert all(DIMENSION_SCALE[0] <= p[d] <= DIMENSION_SCALE[1] for d in DIMENSIONS)
+    assert set(DIMENSIONS) <= set(synthetic.MANIFEST_COLUMNS)
+    again = synthetic.synthesize_utterance(3, cfg)[1]
+    assert [again[d] for d in DIMENSIONS] == [rows[3][d] for d in DIMENSIONS]  # deterministic
+
+
+def test_dimensions_follow_centroids_and_cues():
+    rng = np.random.default_rng(0)
+    zero = {k: 0.0 for k in synthetic.DIMENSION_LOADINGS["arousal"]}
+    # with no cue deviation and no noise the value is the centroid, scaled around neutral by expressiveness
+    noiseless = dict(synthetic.DIMENSION_NOISE)
+    try:
+        for k in synthetic.DIMENSION_NOISE:
+            synthetic.DIMENSION_NOISE[k] = 0.0
+        d = synthetic.utterance_dimensions("angry", None, 0.0, 0.5, zero, rng)
+        a, v, dom = synthetic.DIMENSION_CENTROIDS["angry"]
+        n = synthetic.DIMENSION_NEUTRAL
+        assert d == pytest.approx({"arousal": n + 0.5 * (a - n), "valence": n + 0.5 * (v - n),
+                                   "dominance": n + 0.5 * (dom - n)})
+        louder = synthetic.utterance_dimensions("neutral", None, 0.0, 1.0, {**zero, "level_db": 1.0}, rng)
+        assert louder["arousal"] == pytest.approx(n + synthetic.DIMENSION_LOADINGS["arousal"]["level_db"])
+        assert louder["valence"] == pytest.approx(n)  # valence carries no intensity cue
+    finally:
+        synthetic.DIMENSION_NOISE.update(noiseless)
+    # the literature's placements: anger high A / low V / high D, sadness low on all three
+    assert synthetic.DIMENSION_CENTROIDS["angry"][0] > 5 > 3 > synthetic.DIMENSION_CENTROIDS["angry"][1]
+    assert max(synthetic.DIMENSION_CENTROIDS["sad"]) < synthetic.DIMENSION_NEUTRAL
+
+
+# --------------------------------------------------------------------------------------- manifest, prepare
+def test_manifest_rejects_out_of_scale_and_non_numeric_dimensions(tmp_path):
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(160, np.float32), 16000)
+    base = {"path": [wav.name], "label": ["angry"], "speaker": ["s1"], "split": ["train"], "duration_s": [0.01]}
+    for bad in (7.5, "high", math.inf):
+        pd.DataFrame({**base, "arousal": [bad], "valence": [4.0], "dominance": [4.0]}).to_csv(
+            tmp_path / "manifest.csv", index=False)
+        with pytest.raises(ManifestError, match="arousal"):
+            read_manifest(tmp_path)
+    pd.DataFrame({**base, "arousal": [None], "valence": [4.0], "dominance": [1.0]}).to_csv(
+        tmp_path / "manifest.csv", index=False)
+    assert read_manifest(tmp_path)["arousal"].isna().all()  # an unrated cell is allowed
+
+
+def _dims_by_file(df: pd.DataFrame) -> dict[str, tuple[float, ...]]:
+    return {p.rsplit("/", 1)[-1]: tuple(row) for p, row in zip(df["path"], df[list(DIMENSIONS)].to_numpy(),
+                                                                   strict=True)}
+
+
+@pytest.mark.parametrize("corpus", ["msp_podcast", "iemocap"])
+def test_fixtures_carry_dimensions_through_preparation(corpus, tmp_path):
+    fx = (build_msp_podcast if corpus == "msp_podcast" else build_iemocap)(tmp_path / "release")
+    prepare(corpus, fx.root, tmp_path / "out", split="official")
+    df = read_manifest(tmp_path / "out")
+    if corpus == "msp_podcast":
+        df = pd.concat([df, read_manifest(tmp_path / "out" / "test2")])
+    got = _dims_by_file(df)
+    assert len(got) > 20
+    for name, dims in got.items():
+        np.testing.assert_allclose(dims, fx.dims[name], atol=1e-6, err_msg=name)  # NaN == NaN: unrated
+    assert any(np.isnan(v).any() for v in got.values()) == (corpus == "msp_podcast")
+    if corpus == "iemocap":  # 1-5 mapped onto 1-7, the raw ratings kept beside them
+        np.testing.assert_allclose(df["arousal"], np.clip(1 + 1.5 * (df["emoact"] - 1), 1, 7))
+        assert df["arousal"].max() == 7.0  # the 5.5 rating, clipped
+
+
+# ------------------------------------------------------------------------------------------------- CCC
+def test_ccc_matches_the_reference_formula_and_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(1)
+    t = rng.uniform(1, 7, size=(50, 3))
+    p = 0.6 * t + rng.normal(0.5, 0.8, size=t.shape)
+    ref = np.array([lin_ccc(t[:, d], p[:, d]) for d in range(3)])
+    np.testing.assert_allclose(concordance(t, p), ref, rtol=1e-10)
+    np.testing.assert_allclose(K.ops.convert_to_numpy(dh.ccc(t, p)), ref, rtol=1e-4)
+    m = dimension_metrics(t, p)
+    for d, name in enumerate(DIMENSIONS):
+        assert m[name]["ccc"] == pytest.approx(ref[d])
+        assert m[name]["pearson_r"] == pytest.approx(stats.pearsonr(t[:, d], p[:, d]).statistic)
+        assert m[name]["rmse"] == pytest.approx(np.sqrt(np.mean((t[:, d] - p[:, d]) ** 2)))
+    assert concordance(t, t) == pytest.approx(1.0)
+    assert concordance(t[:, 0], 8 - t[:, 0])[0] < -0.99  # reversed ratings
+    # weight 0 and unrated (NaN) rows are left out
+    w = (np.arange(50) % 2).astype("float32")
+    np.testing.assert_allclose(K.ops.convert_to_numpy(dh.ccc(t, p, w)),
+                               [lin_ccc(t[w == 1, d], p[w == 1, d]) for d in range(3)], rtol=1e-4)
+    t_nan = t.copy()
+    t_nan[w == 0, 1] = np.nan
+    assert dimension_metrics(t_nan, p)["valence"]["ccc"] == pytest.approx(lin_ccc(t[w == 1, 1], p[w == 1, 1]))
+    np.testing.assert_allclose(K.ops.convert_to_numpy(dh.ccc(t_nan, p))[1], lin_ccc(t[w == 1, 1], p[w == 1, 1]),
+                               rtol=1e-4)
+
+
+def test_ccc_loss_is_weighted_one_minus_ccc():
+    rng = np.random.default_rng(2)
+    t = rng.uniform(1, 7, size=(32, 3)).astype("float32")
+    p = (t + rng.normal(0, 1.5, size=t.shape)).astype("float32")
+    weights = (1.0, 2.0, 0.5)
+    expected = sum(w * (1 - lin_ccc(t[:, d], p[:, d])) for d, w in enumerate(weights)) / sum(weights)
+    loss = dh.CCCLoss(weights)
+    assert float(K.ops.convert_to_numpy(loss(t, p))) == pytest.approx(expected, rel=1e-4)
+    restored = dh.CCCLoss.from_config(loss.get_config())
+    assert restored.dimension_weights == weights
+
+
+def test_speaker_bootstrap_intervals_equal_a_brute_force_resampling():
+    rng = np.random.default_rng(3)
+    speakers = np.repeat(np.arange(8), 5)
+    t = rng.uniform(1, 7, size=(40, 3))
+    p = t + rng.normal(0, 1, size=t.shape)
+    iv = dimension_intervals(t, p, speakers, n_resamples=200, seed=5)
+    m = dimension_metrics(t, p)
+    draws = np.random.default_rng(5).multinomial(8, np.full(8, 1 / 8), size=200)
+    brute = []
+    for counts in draws:
+        rows = np.concatenate([np.flatnonzero(speakers == g).repeat(0) if c == 0 else
+                               np.tile(np.flatnonzero(speakers == g), c) for g, c in enumerate(counts)])
+        brute.append(lin_ccc(t[rows, 0], p[rows, 0]))
+    assert iv["arousal"]["ccc"].estimate == pytest.approx(m["arousal"]["ccc"])
+    assert iv["arousal"]["ccc"].low == pytest.approx(np.quantile(brute, 0.025))
+    assert iv["arousal"]["ccc"].high == pytest.approx(np.quantile(brute, 0.975))
+    assert iv["valence"]["rmse"].estimate == pytest.approx(m["valence"]["rmse"])
+    assert iv["arousal"]["ccc"].groups == 8
+
+
+# ------------------------------------------------------------------------------------------------ model
+def test_multitask_model_is_padding_invariant_bounded_and_round_trips(tmp_path):
+    cfg = tiny_config(**{"model.tasks": "multitask", "model.dropout_rate": 0.0})
+    K.utils.set_random_seed(0)
+    model = build_sernet(cfg)
+    rng = np.random.default_rng(4)
+    utterances = [rng.normal(size=(n, layout.N_STORED)).astype("float32") for n in (30, 40)]
+    outs = []
+    for frames in (45, 70):
+        batch = {"features": 10 * rng.normal(size=(2, frames, layout.N_STORED)).astype("float32"),
+                 "mask": np.zeros((2, frames), "float32")}
+        for b, u in enumerate(utterances):
+            batch["features"][b, : len(u)] = u
+            batch["mask"][b, : len(u)] = 1.0
+        outs.append(dh.split_outputs(model(batch, training=False)))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], atol=1e-4)
+    np.testing.assert_allclose(outs[1][1], outs[0][1], atol=1e-4)
+    assert outs[0][0].shape == (2, len(sernet.EMOTIONS)) and outs[0][1].shape == (2, 3)
+    assert np.all((outs[0][1] >= 1) & (outs[0][1] <= 7))
+    model.save(tmp_path / "m.keras")
+    loaded = K.saving.load_model(tmp_path / "m.keras")
+    again = dh.split_outputs(loaded(batch, training=False))
+    np.testing.assert_allclose(again[1], dh.split_outputs(model(batch, training=False))[1], atol=1e-6)
+    flat = dh.flat_outputs(loaded)  # the one-tensor view runners and exports see
+    logits, dims = dh.split_flat(K.ops.convert_to_numpy(flat(batch)), "multitask")
+    np.testing.assert_allclose(dims, again[1], atol=1e-6)
+    np.testing.assert_allclose(logits, again[0], atol=1e-6)
+    only = build_sernet(tiny_config(**{"model.tasks": "dimensional"}))
+    assert set(only.output) == {"dimensions"}
+
+
+def _rated_store() -> FakeStore:
+    """The fake store with ratings that follow its class signal (arousal) or nothing (valence)."""
+    store = FakeStore()
+    rng = np.random.default_rng(7)
+    arousal = 1 + 6 * store.labels / (len(sernet.EMOTIONS) - 1)
+    store.index["arousal"] = arousal
+    store.index["valence"] = rng.uniform(1, 7, size=store.n)
+    store.index["dominance"] = np.where(np.arange(store.n) % 10 == 0, np.nan, 8 - arousal)  # some unrated
+    return store
+
+
+def test_tiny_multitask_run_trains_evaluates_and_predicts(tmp_path):
+    from sernet.analysis.runs import run_key
+    from sernet.deploy.predictor import Predictor
+    from sernet.train.trainer import evaluate_run
+
+    cfg = tiny_config(**{"model.tasks": "multitask", "train.epochs": 2})
+    assert run_key(tiny_config()) != run_key(cfg)
+    store = _rated_store()
+    result = sernet.train(cfg, store, tmp_path / "run")
+    test = result.metrics["test"]
+    assert 0 <= test["uar"] <= 1
+    assert set(test["dimensions"]) == {*DIMENSIONS, "mean_ccc"}
+    assert test["dimensions"]["dominance"]["n"] < test["dimensions"]["arousal"]["n"]  # unrated rows left out
+    assert {"val_ccc", "val_uar", "dimensions_loss", "logits_loss"} <= set(result.history.columns)
+    preds = pd.read_csv(result.run_dir.predictions_csv)
+    assert {"pred_arousal", "true_valence", "prob_angry"} <= set(preds.columns)
+    again = evaluate_run(tmp_path / "run", store)
+    assert again["test"]["dimensions"]["arousal"]["ccc"] == pytest.approx(test["dimensions"]["arousal"]["ccc"],
+                                                                         abs=1e-5)
+    predictor = Predictor.load(tmp_path / "run")
+    x = np.random.default_rng(0).normal(size=(2, 32, layout.N_STORED)).astype("float32")
+    scores = predictor.logits(x, np.ones((2, 32), "float32"))
+    assert scores.shape == (2, len(sernet.EMOTIONS) + 3)
+    with pytest.raises(SernetError, match="arousal"):
+        sernet.train(cfg, FakeStore(), tmp_path / "no-ratings")  # a store without the columns
+
+
+def test_predictor_returns_the_dimensions():
+    from sernet.deploy.predictor import Predictor
+
+    cfg = tiny_config(**{"model.tasks": "multitask"})
+    model = build_sernet(cfg)
+    store = FakeStore()
+    predictor = Predictor.from_model(model, cfg, store.norm_mean, store.norm_std)
+    y, _ = synthetic.synthesize_utterance(0, sernet.config.load("smoke"))
+    pred = predictor.predict(y)
+    assert set(pred.dimensions) == set(DIMENSIONS)
+    assert all(1 <= v <= 7 for v in pred.dimensions.values())
+    assert pred.label in sernet.EMOTIONS and "dimensions" in pred.to_dict()
+    plain = Predictor.from_model(build_sernet(tiny_config()), tiny_config(), store.norm_mean, store.norm_std)
+    assert plain.predict(y).dimensions is None
