@@ -6,17 +6,17 @@ The paper (§3.1) lists "a 180-dimensional feature vector per frame" made of 40 
 HNR: 11 numbers). 120 + 40 + 11 = 171, not 180, and the projection is learned, so it cannot happen at
 extraction time. Our reading, which gives exactly 180 after the model's projection:
 
-========  =====  ===========================================  =========  ==============================
-group     dims   source                                        level      broadcast rule
-========  =====  ===========================================  =========  ==============================
-mfcc      120    40 MFCC + Δ + ΔΔ (librosa, pre-emphasis 0.97)  frame      —
-mel       128    log-mel, 128 bands (librosa)                  frame      model projects 128 → 40
-prosody   7      F0 (st), voiced flag, ΔF0, F0 re utt. median,  frame      unvoiced frames: F0 terms 0,
-                 energy (dB), Δenergy, harmonicity (dB)                   voiced flag 0 (never NaN)
-prosody   13     F0 mean/std/range/slope, energy mean/std/      utterance  repeated on every frame
+========  =====  ==============================================  =========  ==============================
+group     dims   source                                          level      broadcast rule
+========  =====  ==============================================  =========  ==============================
+mfcc      120    40 MFCC + Δ + ΔΔ (librosa, pre-emphasis 0.97)   frame      —
+mel       128    log-mel, 128 bands (librosa)                    frame      model projects 128 → 40
+prosody   7      F0 (st), voiced flag, ΔF0, F0 re utt. median,   frame      unvoiced frames: F0 terms 0,
+                 energy (dB), Δenergy, harmonicity (dB)                     voiced flag 0 (never NaN)
+prosody   13     F0 mean/std/range/slope, energy mean/std/       utterance  repeated on every frame
                  range, speaking rate, jitter, shimmer, HNR,
                  voiced fraction, pause fraction
-========  =====  ===========================================  =========  ==============================
+========  =====  ==============================================  =========  ==============================
 
 Stored: 120 + 128 + 20 = 268 columns. Model input after the learned mel projection: 120 + 40 + 20 = 180.
 The 11 paper descriptors are all present; we add 7 frame-level and 2 utterance-level prosodic dims to

@@ -34,21 +34,21 @@ descriptors that are undefined (no voiced frame, too few pulses for jitter) are 
 Utterance descriptors (:data:`~sernet.features.layout.PROSODY_UTTERANCE_NAMES`), all over *voiced* frames
 unless stated:
 
-========================  ==========================================================================
-``f0_mean_st``            mean F0 in semitones re 55 Hz (``12 log2(f0 / 55)``)
-``f0_std_st``             standard deviation of F0 (semitones)
-``f0_range_st``           5th–95th percentile span of F0 (semitones; robust to single octave errors)
-``f0_slope_st_per_s``     least-squares slope of F0 (semitones) over time (s)
-``energy_mean_db``        mean frame energy over speech (non-pause) frames
-``energy_std_db``         standard deviation of frame energy over speech frames
-``energy_range_db``       5th–95th percentile span of frame energy over speech frames
-``speaking_rate_syl_per_s``  syllable nuclei per second of speech (pauses excluded)
-``jitter_local``          Praat ``Get jitter (local)`` (fraction, not %)
-``shimmer_local``         Praat ``Get shimmer (local)`` (fraction)
-``hnr_db``                mean frame harmonicity over voiced frames (dB)
-``voiced_fraction``       voiced frames / all frames
-``pause_fraction``        pause frames / all frames
-========================  ==========================================================================
+============================  ==========================================================================
+``f0_mean_st``                mean F0 in semitones re 55 Hz (``12 log2(f0 / 55)``)
+``f0_std_st``                 standard deviation of F0 (semitones)
+``f0_range_st``               5th–95th percentile span of F0 (semitones; robust to single octave errors)
+``f0_slope_st_per_s``         least-squares slope of F0 (semitones) over time (s)
+``energy_mean_db``            mean frame energy over speech (non-pause) frames
+``energy_std_db``             standard deviation of frame energy over speech frames
+``energy_range_db``           5th–95th percentile span of frame energy over speech frames
+``speaking_rate_syl_per_s``   syllable nuclei per second of speech (pauses excluded)
+``jitter_local``              Praat ``Get jitter (local)`` (fraction, not %)
+``shimmer_local``             Praat ``Get shimmer (local)`` (fraction)
+``hnr_db``                    mean frame harmonicity over voiced frames (dB)
+``voiced_fraction``           voiced frames / all frames
+``pause_fraction``            pause frames / all frames
+============================  ==========================================================================
 
 Syllable nuclei follow de Jong & Wempe (2009): peaks of the smoothed energy track that are voiced, not in
 a pause, and stand ``syllable_dip_db`` above the dips on either side (``scipy.signal.find_peaks``

@@ -3,14 +3,14 @@ and its cost accounting.
 
 Importing this package imports Keras (quietly, through :func:`sernet.backend.keras`).
 
-Public API
-----------
-build_sernet(cfg)                 the model of ``cfg.model`` (SER-Net Base/Large, ablations, baselines)
-attention_weights(model, batch)   temporal pooling weights [B, T]
-sernet.model.cost                 parameter_table, flops_per_utterance, receptive_field
-layers                            FeatureGroup, MelProjection, MultiScaleDilatedConv, ResidualBlock,
-                                  MaskedSelfAttention, TemporalAttentionPooling, MaskedMeanPooling,
-                                  MaskedConvBlock
+Public API::
+
+    build_sernet(cfg)                 the model of ``cfg.model`` (SER-Net Base/Large, ablations, baselines)
+    attention_weights(model, batch)   temporal pooling weights [B, T]
+    sernet.model.cost                 parameter_table, flops_per_utterance, receptive_field
+    layers                            FeatureGroup, MelProjection, MultiScaleDilatedConv, ResidualBlock,
+                                      MaskedSelfAttention, TemporalAttentionPooling, MaskedMeanPooling,
+                                      MaskedConvBlock
 
 Backends: the tests run every layer on TensorFlow and JAX (``KERAS_BACKEND=jax``). PyTorch is not
 installed in CI (a multi-GB wheel); the layers use nothing backend-specific, so
