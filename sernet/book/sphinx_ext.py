@@ -175,8 +175,8 @@ def _run_note(docname: str) -> nodes.admonition:
     note += nodes.literal_block(smoke, smoke, language="bash")
     note += nodes.paragraph(text="Full profile (a prepared real corpus, on a GPU): the outputs go beside the "
                                  "committed smoke outputs, never over them.")
-    full = (f"mkdir -p chapters/full\nSERNET_PROFILE=full SERNET_DATA=/path/to/prepared/corpus \\\n"
-            f"    jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \\\n"
+    full = (f"mkdir -p chapters/full\nexport SERNET_PROFILE=full SERNET_DATA=/path/to/prepared/corpus\n"
+            f"jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \\\n"
             f"    --output-dir chapters/full {notebook}")
     note += nodes.literal_block(full, full, language="bash")
     return note
@@ -186,9 +186,10 @@ def _mark_claims(doctree: nodes.document) -> None:
     for quote in doctree.findall(nodes.block_quote):
         marked = False
         for para in quote.findall(nodes.paragraph):
-            if not para.children or not isinstance(para.children[0], nodes.strong):
+            first = next((c for c in para.children if not (isinstance(c, nodes.Text) and not c.strip())), None)
+            if not isinstance(first, nodes.strong):
                 continue
-            label = para.children[0].astext()
+            label = first.astext()
             para["classes"].append("sernet-paper-says" if label.startswith(PAPER_SAYS) else "sernet-we-found")
             marked = True
         if marked:

@@ -13,7 +13,8 @@ import sys
 from sernet.errors import SernetError
 
 COMMANDS: tuple[str, ...] = ("config", "synth", "features", "train", "evaluate", "reproduce", "prepare",
-                             "predict", "export", "bench", "study", "serve", "pretrain", "distill")
+                             "predict", "export", "bench", "study", "serve", "pretrain", "distill",
+                             "book")
 
 
 def build_parser() -> argparse.ArgumentParser:
