@@ -289,6 +289,7 @@ def _on_doctree_read(app, doctree: nodes.document) -> None:
 
 def setup(app) -> dict:
     """Register the extension's event handlers (before the table-of-contents collector reads a page)."""
+    app.setup_extension("sphinx.ext.autodoc")
     app.connect("builder-inited", _on_builder_inited)
     app.connect("doctree-read", _on_doctree_read, priority=100)
     app.connect("autodoc-process-docstring", escape_absolute_values)
