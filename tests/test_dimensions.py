@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from _train_fakes import FakeStore, tiny_config
+from _train_fakes import FakeStore, tiny_cli_args, tiny_config
 from fixtures_corpora import build_iemocap, build_msp_podcast
 
 import sernet
@@ -209,42 +209,42 @@ def test_multitask_model_is_padding_invariant_bounded_and_round_trips(tmp_path):
     assert set(only.output) == {"dimensions"}
 
 
-def _rated_store() -> FakeStore:
-    """The fake store with ratings that follow its class signal (arousal) or nothing (valence)."""
-    store = FakeStore()
-    rng = np.random.default_rng(7)
-    arousal = 1 + 6 * store.labels / (len(sernet.EMOTIONS) - 1)
-    store.index["arousal"] = arousal
-    store.index["valence"] = rng.uniform(1, 7, size=store.n)
-    store.index["dominance"] = np.where(np.arange(store.n) % 10 == 0, np.nan, 8 - arousal)  # some unrated
-    return store
+def test_cli_trains_a_tiny_multitask_run_and_evaluate_prints_ccc(tmp_path, capsys):
+    """``sernet train --set model.tasks=multitask`` on a small synthetic corpus, then ``sernet evaluate``."""
+    import json
 
-
-def test_tiny_multitask_run_trains_evaluates_and_predicts(tmp_path):
     from sernet.analysis.runs import run_key
+    from sernet.cli import main as cli_main
     from sernet.deploy.predictor import Predictor
-    from sernet.train.trainer import evaluate_run
 
-    cfg = tiny_config(**{"model.tasks": "multitask", "train.epochs": 2})
-    assert run_key(tiny_config()) != run_key(cfg)
-    store = _rated_store()
-    result = sernet.train(cfg, store, tmp_path / "run")
-    test = result.metrics["test"]
-    assert 0 <= test["uar"] <= 1
-    assert set(test["dimensions"]) == {*DIMENSIONS, "mean_ccc"}
-    assert test["dimensions"]["dominance"]["n"] < test["dimensions"]["arousal"]["n"]  # unrated rows left out
-    assert {"val_ccc", "val_uar", "dimensions_loss", "logits_loss"} <= set(result.history.columns)
-    preds = pd.read_csv(result.run_dir.predictions_csv)
+    small = {"train.epochs": 1, "synth.n_utterances": 48, "synth.n_speakers": 12}
+    assert run_key(tiny_config(**small)) != run_key(tiny_config(**small, **{"model.tasks": "multitask"}))
+    common = [*tiny_cli_args(**small, **{"model.tasks": "multitask"}), "--set", f"home={tmp_path / 'home'}"]
+    run_dir = tmp_path / "run"
+    assert cli_main([*common, "train", "--run-dir", str(run_dir)]) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0 <= metrics["test"]["uar"] <= 1 and metrics["tasks"] == "multitask"
+    assert set(metrics["test"]["dimensions"]) == {*DIMENSIONS, "mean_ccc"}
+    preds = pd.read_csv(run_dir / "predictions.csv")
     assert {"pred_arousal", "true_valence", "prob_angry"} <= set(preds.columns)
-    again = evaluate_run(tmp_path / "run", store)
-    assert again["test"]["dimensions"]["arousal"]["ccc"] == pytest.approx(test["dimensions"]["arousal"]["ccc"],
-                                                                         abs=1e-5)
-    predictor = Predictor.load(tmp_path / "run")
+    np.testing.assert_allclose(  # the metrics are those of the predictions written beside them
+        dimension_metrics(preds.loc[preds.split == "test", ["true_arousal"]].to_numpy(),
+                          preds.loc[preds.split == "test", ["pred_arousal"]].to_numpy(),
+                          names=("arousal",))["arousal"]["ccc"], metrics["test"]["dimensions"]["arousal"]["ccc"],
+        rtol=1e-6)
+    history = pd.read_csv(run_dir / "history.csv")
+    assert {"val_ccc", "val_uar", "dimensions_loss", "logits_loss"} <= set(history.columns)
+    capsys.readouterr()
+    assert cli_main([*common, "evaluate", str(run_dir), "--out", str(tmp_path / "eval")]) == 0
+    printed = capsys.readouterr().out
+    assert "dimensions (CCC" in printed and "valence" in printed and "pearson_r" in printed
+    table = pd.read_csv(tmp_path / "eval" / "test_dimensions.csv", index_col=0)
+    assert table.loc["arousal", "ccc"] == pytest.approx(metrics["test"]["dimensions"]["arousal"]["ccc"], abs=1e-5)
+    predictor = Predictor.load(run_dir)
     x = np.random.default_rng(0).normal(size=(2, 32, layout.N_STORED)).astype("float32")
-    scores = predictor.logits(x, np.ones((2, 32), "float32"))
-    assert scores.shape == (2, len(sernet.EMOTIONS) + 3)
+    assert predictor.logits(x, np.ones((2, 32), "float32")).shape == (2, len(sernet.EMOTIONS) + 3)
     with pytest.raises(SernetError, match="arousal"):
-        sernet.train(cfg, FakeStore(), tmp_path / "no-ratings")  # a store without the columns
+        sernet.train(tiny_config(**{"model.tasks": "multitask"}), FakeStore(), tmp_path / "no-ratings")
 
 
 def test_predictor_returns_the_dimensions():

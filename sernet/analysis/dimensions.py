@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from sernet.analysis.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, Interval
 from sernet.data.manifest import DIMENSIONS
@@ -175,8 +176,13 @@ def dimension_intervals(y_true, y_pred, groups: Sequence | None = None, *, names
 
 def intervals_table(intervals: dict[str, dict[str, Interval]], digits: int = 3):
     """A table (dimension x metric) of ``estimate [low, high]`` strings from :func:`dimension_intervals`."""
-    import pandas as pd
-
     rows = {name: {metric: f"{iv.estimate:.{digits}f} [{iv.low:.{digits}f}, {iv.high:.{digits}f}]"
                    for metric, iv in by_metric.items()} for name, by_metric in intervals.items()}
     return pd.DataFrame(rows).T[list(DIMENSION_METRICS)]
+
+
+def metrics_table(metrics: dict) -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
+    """The ``"dimensions"`` entry of a split's metrics (:func:`dimension_metrics`) as a table: one row per
+    dimension, columns ``ccc``, ``pearson_r``, ``rmse``, ``n``."""
+    names = [k for k in metrics if k != "mean_ccc"]
+    return pd.DataFrame({name: metrics[name] for name in names}).T[[*DIMENSION_METRICS, "n"]]

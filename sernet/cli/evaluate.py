@@ -5,6 +5,10 @@ With ``--data PREPARED`` the run is scored on any prepared corpus (features extr
 cached), over the classes the run and the corpus share; the shared classes, and those left out, are named.
 The run's own normalisation statistics are used unless ``--norm data``.
 
+A run with the dimensional head (``--set model.tasks=multitask`` or ``dimensional`` at training) also prints
+CCC, Pearson r and RMSE per dimension (arousal, valence, dominance) when the data carries ratings, and saves
+them as ``<split>_dimensions.csv``.
+
 Examples::
 
     sernet evaluate                        # the cached run of the configured model, test split
@@ -40,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sernet import workspace
-    from sernet.analysis import metrics, runs
+    from sernet.analysis import dimensions, metrics, runs
     from sernet.cli import load_config
     from sernet.errors import SernetError
     from sernet.train import RunDir, evaluate_run
@@ -66,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or run.path
     prefix = "data_" if args.data else ""
     for split, m in results.items():
-        metrics.save_metrics(m, out, prefix=f"{prefix}{split}_")
+        if "uar" in m:  # a dimensional-only run has no class metrics
+            metrics.save_metrics(m, out, prefix=f"{prefix}{split}_")
+        else:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            (Path(out) / f"{prefix}{split}_metrics.json").write_text(json.dumps(m, indent=2))
+        if "dimensions" in m:
+            dimensions.metrics_table(m["dimensions"]).to_csv(Path(out) / f"{prefix}{split}_dimensions.csv")
     if args.json:
         extra = {} if out_all is None else {k: v for k, v in out_all.items() if k not in splits}
         print(json.dumps({"run": str(run.path), **({"data": data_root} if args.data else {}), **extra, **results}))
@@ -84,10 +94,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"normalisation: {'the run' if args.norm == 'run' else 'the data'}'s train-split statistics\n")
     name = "SER-Net" if run_cfg.model.architecture == "sernet" else run_cfg.model.architecture
     for split, m in results.items():
-        print(f"{split} split ({m['n']} utterances), Table 4.3 format (%):")
-        print(metrics.format_table(metrics.results_table({name: m})))
-        print(f"\nper-class ({split}, %):")
-        print(metrics.format_table(metrics.per_class_table(m)))
-        print()
+        if "uar" in m:
+            print(f"{split} split ({m['n']} utterances), Table 4.3 format (%):")
+            print(metrics.format_table(metrics.results_table({name: m})))
+            print(f"\nper-class ({split}, %):")
+            print(metrics.format_table(metrics.per_class_table(m)))
+            print()
+        if "dimensions" in m:
+            print(f"{split} split, dimensions (CCC, Pearson r; RMSE in scale points, 1-7; "
+                  f"mean CCC {m['dimensions']['mean_ccc']:.3f}):")
+            print(metrics.format_table(dimensions.metrics_table(m["dimensions"]), decimals=3))
+            print()
     print(f"saved to {out}")
     return 0
