@@ -407,6 +407,15 @@ class OwnDataConfig:
 
 
 @dataclass(frozen=True)
+class DimensionalConfig:
+    """Chapter 10 (chapters/10_dimensional.py): categorical-only vs multi-task runs (``model.tasks``) over seeds.
+    Both arms train with the same epochs, so only the task differs."""
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 0  # per run of the comparison; 0: train.epochs
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole experiment. Build one with :func:`load`; change fields with :func:`override`."""
 
@@ -425,6 +434,7 @@ class Config:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
     own_data: OwnDataConfig = field(default_factory=OwnDataConfig)
+    dimensional: DimensionalConfig = field(default_factory=DimensionalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready nested dict (tuples become lists)."""
@@ -461,6 +471,8 @@ def _smoke() -> Config:
         # 3 seeds.
         pretrain=PretrainConfig(corpus_factor=0, epochs=8, label_fractions=(0.1, 0.25), seeds=(0,)),
         distill=DistillConfig(seeds=(0,)),
+        # Chapter 10 in the CI budget: 3 seeds x 2 arms of short runs (both arms alike).
+        dimensional=DimensionalConfig(epochs=6),
     )
 
 
@@ -683,6 +695,7 @@ _RANGES: dict[str, tuple[Any, str]] = {
     "distill.student_conv_filters": _POS, "distill.student_channels": _POS, "distill.student_residual_blocks": _NONNEG,
     "distill.student_attention_heads": _POS, "distill.student_pooling_units": _POS,
     "distill.student_dense_units": _POS, "distill.max_param_ratio": _OPEN, "distill.seeds": _NONNEG,
+    "dimensional.seeds": _NONNEG, "dimensional.epochs": _NONNEG,
 }
 # Tuple fields that must hold at least one value.
 _NON_EMPTY: tuple[str, ...] = (
