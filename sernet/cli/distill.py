@@ -22,6 +22,8 @@ def add_parser(sub) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teacher", default=None, metavar="RUN",
                    help="the teacher run (default: the config's cached run, trained when missing)")
+    p.add_argument("--data", default=None, metavar="PREPARED",
+                   help="the labelled corpus: a prepared folder (default $SERNET_DATA or synthetic)")
     p.add_argument("--run-dir", default=None, help="the student's run directory (default: cached under runs/)")
     p.add_argument("--fresh", action="store_true", help="retrain the student even when it has finished")
     p.add_argument("--compare", action="store_true",
@@ -33,15 +35,22 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
     from pathlib import Path
 
     from sernet import workspace
     from sernet.analysis import edge, runs
     from sernet.cli import load_config
+    from sernet.errors import SernetError
+    from sernet.train import RunDir
     from sernet.train.distill import distill, student_config
 
     cfg = load_config(args)
+    if args.teacher and not RunDir(args.teacher).complete:
+        raise SernetError(f"--teacher {args.teacher}: not a finished run (no model.keras/metrics.json)")
+    if args.data:
+        cfg = dataclasses.replace(cfg, data_root=str(Path(args.data).expanduser()))
     store = workspace.feature_store(cfg)
     teacher = Path(args.teacher) if args.teacher else runs.run_or_load(cfg, store).run_dir.path
     run_dir = Path(args.run_dir) if args.run_dir else edge.distill_run_path(cfg, teacher)

@@ -29,6 +29,8 @@ def add_parser(sub) -> None:
     p.add_argument("--label-efficiency", action="store_true",
                    help="then fine-tune and train from scratch on pretrain.label_fractions x pretrain.seeds of "
                         "the labelled corpus and print the curve with intervals")
+    p.add_argument("--workers", type=int, default=None,
+                   help="feature-extraction processes when the corpus is new (default: one per core)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 
@@ -46,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if args.data:
         ucfg = dataclasses.replace(cfg, data_root=str(Path(args.data).expanduser()))
-        store = workspace.feature_store(ucfg)
+        store = workspace.feature_store(ucfg, workers=args.workers)
     else:
         ucfg = cfg
-        store = ssl.unlabelled_store(cfg)
+        store = ssl.unlabelled_store(cfg, workers=args.workers)
     run_dir = Path(args.run_dir) if args.run_dir else ssl.pretrain_run_path(ucfg, store)
     if not args.json:
         print(f"run directory: {run_dir}")

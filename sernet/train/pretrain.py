@@ -230,7 +230,7 @@ def pretrain_key(cfg: Config, store=None) -> str:
     payload = {"features": d["features"], "model": d["model"], "pretrain": d["pretrain"], "seed": cfg.train.seed,
                "mixed_precision": cfg.train.mixed_precision, "weight_decay": cfg.train.weight_decay,
                "min_learning_rate": cfg.train.min_learning_rate, "data_root": cfg.data_root,
-               "synth": d["synth"], "store": str(getattr(store, "path", "") or ""),
+               "synth": d["synth"], "store": Path(getattr(store, "path", None) or "").name,
                "version": PRETRAIN_VERSION, "features_version": cache.FEATURES_VERSION, "backend": backend_name()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -268,6 +268,41 @@ def reconstruction_error(pretrain_model, batches: MaskedFrameBatches) -> dict[st
         cells += float(weights.sum())
     cells = max(cells, 1.0)
     return {"masked_l1": err / cells, "mean_baseline_l1": base / cells, "masked_cells": int(cells)}
+
+
+_COMPILED: dict[str, tuple[Any, Any, list[np.ndarray]]] = {}
+
+
+def _compiled(cfg: Config, n_classes: int, steps_per_epoch: int, policy: str):
+    """``(pretrain_model, classifier)`` compiled, in the freshly initialised state of ``cfg.train.seed``.
+
+    Tracing the training step costs seconds on a CPU; pre-trainings of this process with the same model,
+    schedule and batch shapes (other seeds, a resumed run) reuse one compiled model: a fresh build under the
+    seed (cheap, no tracing) has its values assigned into it, and the optimizer state is reset to its
+    initial values, which equals a fresh build (``tests/test_pretrain.py`` resumes through this path).
+    """
+    k = keras()
+    key = json.dumps({"model": cfg.model.__dict__, "pretrain": cfg.pretrain.__dict__,
+                      "train": {f: getattr(cfg.train, f) for f in ("weight_decay", "min_learning_rate")},
+                      "max_length": cfg.features.max_length, "classes": n_classes, "steps": steps_per_epoch,
+                      "policy": policy, "backend": backend_name()}, sort_keys=True, default=str)
+    fresh, classifier = pretraining_model(cfg, n_classes)
+    if key in _COMPILED:
+        model, cached_classifier, optimizer_init = _COMPILED[key]
+        for target, source in zip(model.variables, fresh.variables, strict=True):
+            target.assign(source.value)
+        for target, value in zip(model.optimizer.variables, optimizer_init, strict=True):
+            target.assign(value)
+        return model, cached_classifier
+    pcfg = cfg.pretrain
+    schedule_cfg = dataclasses.replace(cfg.train, epochs=pcfg.epochs, learning_rate=pcfg.learning_rate,
+                                       warmup_steps=pcfg.warmup_steps)
+    fresh.compile(optimizer=make_optimizer(schedule_cfg, steps_per_epoch), loss=reconstruction_loss)
+    fresh.optimizer.build(fresh.trainable_variables)
+    if len(_COMPILED) >= 4:
+        _COMPILED.pop(next(iter(_COMPILED)))
+    _COMPILED[key] = (fresh, classifier, [k.ops.convert_to_numpy(v.value) for v in fresh.optimizer.variables])
+    return fresh, classifier
 
 
 def pretrain(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, callbacks: tuple = (),
@@ -326,11 +361,7 @@ def pretrain(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, ca
                      classes=list(classes))
     run.write_norm_stats(store.norm_mean, store.norm_std)
     train_ds = _batches(store, "train", cfg, training=True, epoch=state.epoch)
-    model, classifier = pretraining_model(cfg, len(classes))
-    schedule_cfg = dataclasses.replace(cfg.train, epochs=pcfg.epochs, learning_rate=pcfg.learning_rate,
-                                       warmup_steps=pcfg.warmup_steps)
-    model.compile(optimizer=make_optimizer(schedule_cfg, len(train_ds)), loss=reconstruction_loss)
-    model.optimizer.build(model.trainable_variables)
+    model, classifier = _compiled(cfg, len(classes), len(train_ds), policy)
     variables = list(model.variables) + list(model.optimizer.variables)
     if state.variables_file:
         _load(variables, run.checkpoint / state.variables_file)
