@@ -84,10 +84,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"best epoch {m['best_epoch']} of {m['epochs_run']} (validation UAR {m['best_val_uar']:.3f})")
     name = "SER-Net" if cfg.model.architecture == "sernet" else cfg.model.architecture
     for split in ("val", "test"):
-        if split in m:
+        if split in m and "uar" in m[split]:  # a dimensional-only run (model.tasks) has no class metrics
             print(f"\n{split} split ({m[split]['n']} utterances):")
             print(metrics.format_table(metrics.results_table({name: m[split]})))
-    if "test" in m:
+        if split in m and "dimensions" in m[split]:
+            from sernet.analysis.dimensions import metrics_table
+
+            print(f"\n{split} split, dimensions (CCC, Pearson r; RMSE in scale points):")
+            print(metrics.format_table(metrics_table(m[split]["dimensions"]), decimals=3))
+    if "test" in m and "uar" in m["test"]:
         print("\nper class (test):")
         print(metrics.format_table(metrics.per_class_table(m["test"])))
     return 0
