@@ -52,6 +52,8 @@ def confusion_heatmap(confusion: pd.DataFrame, *, ax=None, title: str = "", high
                 annot_kws={"size": 7}, cbar_kws={"label": "share of the true class", "shrink": 0.8},
                 yticklabels=rows)
     for a, b in highlight:
+        if a not in names or b not in names:  # a pair outside the corpus's label set
+            continue
         for i, j in ((names.index(a), names.index(b)), (names.index(b), names.index(a))):
             ax.add_patch(_plt().Rectangle((j, i), 1, 1, fill=False, edgecolor="crimson", lw=2))
     ax.set_xticklabels(ax.get_xticklabels(), rotation=45, ha="right")

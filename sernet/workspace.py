@@ -6,15 +6,16 @@ Everything is under ``cfg.home`` (``$SERNET_HOME``, default ``~/.cache/sernet``)
     features/<key>/               the feature cache of a corpus (see sernet.features.cache)
     runs/<name>/                  training runs (see sernet.train)
 
-Keys hash the config sections that decide the content plus the code version of the stage that made it,
-so a changed generator or feature recipe never reads back a stale cache.
+Keys come from :mod:`sernet.artifacts` (content, not paths): the synthetic corpus by its recipe, a feature
+cache by its manifest's content and extraction recipe, so a changed generator, feature recipe or a corpus
+re-prepared in place never reads back a stale cache.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from sernet import artifacts
 from sernet.config import Config
 
 
@@ -24,14 +25,10 @@ def home(cfg: Config) -> Path:
     return path
 
 
-def _key(*parts: object) -> str:
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
-
-
 def synthetic_corpus_dir(cfg: Config) -> Path:
     from sernet.data import synthetic
 
-    key = _key(cfg.fingerprint("synth"), cfg.features.sample_rate_hz, synthetic.GENERATOR_VERSION)
+    key = artifacts.key(artifacts.synthetic_corpus_identity(cfg, synthetic.GENERATOR_VERSION))
     return home(cfg) / "corpora" / f"synthetic-{key}"
 
 
@@ -45,14 +42,25 @@ def corpus_manifest(cfg: Config, *, workers: int | None = None) -> Path:
     from sernet.data import synthetic
 
     out = synthetic_corpus_dir(cfg)
-    return synthetic.generate_corpus(out, cfg, workers=workers)
+    with artifacts.locked(out):
+        return synthetic.generate_corpus(out, cfg, workers=workers)
 
 
-def features_dir(cfg: Config, manifest: Path) -> Path:
+def data_identity(cfg: Config, manifest: str | Path) -> dict:
+    """The identity of the feature cache of ``manifest`` under ``cfg`` (:func:`sernet.artifacts.features_identity`),
+    computed from the manifest's content without extracting anything; equal to ``FeatureStore.identity()`` of
+    that cache once extracted."""
+    from sernet.data.manifest import manifest_path
     from sernet.features import cache
 
-    key = _key(Path(manifest).resolve(), cache.extraction_fingerprint(cfg), cache.FEATURES_VERSION)
-    return home(cfg) / "features" / key
+    digest = cache.manifest_sha256(manifest_path(manifest))
+    return artifacts.features_identity(digest, cache.extraction_fingerprint(cfg), cache.FEATURES_VERSION)
+
+
+def features_dir(cfg: Config, manifest: str | Path) -> Path:
+    """``$SERNET_HOME/features/<key of data_identity(cfg, manifest)>``: a corpus re-prepared in place (other
+    manifest content) gets another cache."""
+    return home(cfg) / "features" / artifacts.key(data_identity(cfg, manifest))
 
 
 def feature_store(cfg: Config, *, workers: int | None = None):
@@ -61,7 +69,8 @@ def feature_store(cfg: Config, *, workers: int | None = None):
 
     manifest = corpus_manifest(cfg, workers=workers)
     out = features_dir(cfg, manifest)
-    cache.extract_corpus(manifest, out, cfg, workers=workers)
+    with artifacts.locked(out):
+        cache.extract_corpus(manifest, out, cfg, workers=workers)
     return cache.FeatureStore.open(out)
 
 

@@ -158,3 +158,36 @@ def test_predictor_refuses_class_names_that_do_not_match_the_outputs():
         Predictor.from_model(model, cfg, np.zeros(268), np.ones(268))
     p = Predictor.from_model(model, cfg, np.zeros(268), np.ones(268), classes=("calm", "bored", "x"))
     assert p.classes == ("calm", "bored", "x")
+
+
+def test_cross_corpus_matrix_matches_native_label_sets_by_name(native):
+    """RAVDESS (8 native classes, with calm) against CREMA-D (6): the shared classes are matched by name, in the
+    first corpus's order, and each model is scored through its own output order."""
+    from sernet.analysis import cross_corpus
+
+    _, rav_dir, rav, _, cfg = native("ravdess")
+    _, cre_dir, cre, _, _ = native("crema_d")
+    corpora = {"ravdess": cross_corpus.Corpus("ravdess", rav_dir / "manifest.csv", rav),
+               "crema_d": cross_corpus.Corpus("crema_d", cre_dir / "manifest.csv", cre)}
+    result = cross_corpus.cross_corpus_matrix(cfg, corpora=corpora)
+    order = [c for c in CORPORA["ravdess"].native_classes if c in CORPORA["crema_d"].native_classes]
+    assert list(result.classes) == [c for c in order if c in set(result.classes)] and "calm" not in result.classes
+    assert len(result.classes) >= 2
+    for m in result.metrics.values():
+        assert m["classes"] == list(result.classes) and 0.0 <= m["uar"] <= 1.0
+    assert result.runs["ravdess"] != result.runs["crema_d"]
+
+
+def test_reproduce_on_a_native_label_set(native, tmp_path, monkeypatch, capsys):
+    """``sernet reproduce`` on RAVDESS with its own 8 classes: tables over the corpus's classes, chance from
+    the label set, the paper's §5.2 pairs only where both classes exist."""
+    _, prepared, _, _, cfg = native("ravdess")
+    monkeypatch.setenv("SERNET_DATA", str(prepared))
+    out = tmp_path / "report"
+    code = cli_main([*tiny_cli_args(**{"train.epochs": 1}), "--set", f"home={cfg.home}", "reproduce",
+                     "--steps", "corpus,dataset,features,train,evaluate", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "8 classes)" in text and "calm" in text and "no side-by-side shares" in text
+    report = (out / "report.md").read_text()
+    assert "8 classes, chance UAR 12.5 %" in report and "calm" in report

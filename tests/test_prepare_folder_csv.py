@@ -444,3 +444,24 @@ def test_cli_folder_and_csv(tree, tmp_path, capsys, restore_progress):
     assert cli_main(["prepare", "folder", str(base / "mine"), "--out", str(tmp_path / "x"),
                      "--split", "halves"]) == 2
     assert "kfold:K" in capsys.readouterr().err
+
+
+def test_label_map_on_a_registry_corpus(tmp_path, capsys, restore_progress):
+    """RAVDESS with its native labels and a user map: calm -> neutral, surprise dropped; the classes follow the
+    native order of the targets; a map naming a label the corpus does not have is refused."""
+    fx = build_ravdess(tmp_path / "release")
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("native,target\ncalm,neutral\nsurprise,drop\n")
+    summary = prepare("ravdess", fx.root, tmp_path / "out", labels="native", label_map=mapping)
+    expected = tuple(c for c in ("neutral", "happy", "sad", "angry", "fear", "disgust"))
+    assert summary.classes == expected == read_classes(tmp_path / "out")
+    df = read_manifest(tmp_path / "out")
+    assert "calm" not in set(df["label"]) and "surprise" not in set(df["label"])
+    assert {d.reason for d in summary.dropped} >= {"label_map_drop"}
+    with pytest.raises(PrepareError, match=r"\['boredom'\] are not labels of ravdess"):
+        prepare("ravdess", fx.root, tmp_path / "bad", labels="native", label_map={"boredom": "neutral"})
+    with pytest.raises(PrepareError, match="use it with --labels native"):
+        prepare("ravdess", fx.root, tmp_path / "bad", labels="paper8", label_map=mapping)
+    assert cli_main(["prepare", "ravdess", str(fx.root), "--out", str(tmp_path / "cli"), "--label-map",
+                     str(mapping), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["classes"] == list(expected)

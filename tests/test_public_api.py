@@ -1,10 +1,9 @@
-"""The public API of ``import sernet``: lazy names, ``FeatureStore.from_arrays``, the README example,
-doctests, and ``keras.saving.load_model`` of a run's model after a plain ``import sernet``."""
+"""The public API of ``import sernet``: lazy names, ``FeatureStore.from_arrays``, the README example
+and ``keras.saving.load_model`` of a run's model after a plain ``import sernet``."""
 
 from __future__ import annotations
 
 import dataclasses
-import doctest
 import json
 import os
 import re
@@ -76,15 +75,6 @@ def test_train_is_the_package_and_callable():
 def test_unknown_attribute_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'not_a_name'"):
         sernet.not_a_name  # noqa: B018
-
-
-@pytest.mark.parametrize("module", ["sernet", "sernet.features.cache"])
-def test_docstring_examples_run(module):
-    import importlib
-
-    mod = importlib.import_module(module)
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_extract_features_takes_a_config_or_its_feature_section():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from sernet.analysis import runs, study
 from sernet.analysis.verdicts import Verdict
 from sernet.errors import SernetError
+from sernet.features.cache import FeatureStore
 
 
 def test_shards_partition_the_jobs():
@@ -38,7 +40,11 @@ def test_grid_is_seed_major_and_names_every_variant():
     assert grid[len(study.VARIANTS)][2].train.seed == 1
     # scheduling fields never change which run a config names
     a = config.override(cfg, {"train.grid_workers": 1, "train.ablation_seeds": (0, 1, 2, 3, 4)})
-    assert runs.run_key(a) == runs.run_key(cfg)
+    rng = np.random.default_rng(0)
+    store = FeatureStore.from_arrays([rng.normal(size=(20, 268)) for _ in range(9)], ["angry", "sad", "happy"] * 3,
+                                     speakers=[f"s{i}" for i in range(9)])
+    assert runs.run_key(a, store) == runs.run_key(cfg, store)
+    assert runs.run_key(config.override(cfg, {"train.seed": 1}), store) != runs.run_key(cfg, store)
 
 
 def test_committed_record_and_its_markdown_agree():

@@ -35,7 +35,6 @@ The protocol
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sernet import progress, workspace
+from sernet import artifacts, progress, workspace
 from sernet.config import Config, override
 from sernet.errors import ConfigError, SernetError
 from sernet.labels import EMOTIONS
@@ -55,14 +54,6 @@ CHANNEL_VERSION = 1
 
 CHANNEL_COMPLETE = "channel.json"
 NORMALIZATIONS: tuple[str, ...] = ("source", "target")
-
-
-def _key(*parts: object) -> str:
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
-
-
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------------------------- channel
@@ -166,17 +157,19 @@ def synthetic_b_config(cfg: Config) -> Config:
 def synthetic_manifests(cfg: Config, *, workers: int | None = None) -> dict[str, Path]:
     """``{"synth_a": ..., "synth_b": ...}``: the configured synthetic corpus and its cross-corpus twin
     (generated, and passed through the channel, on first use; cached under ``$SERNET_HOME/corpora``)."""
-    from sernet.data import synthetic
 
     plain = dataclasses.replace(cfg, data_root=None)
-    a = synthetic.generate_corpus(workspace.synthetic_corpus_dir(plain), plain, workers=workers)
+    a = workspace.corpus_manifest(plain, workers=workers)
     cfg_b = synthetic_b_config(plain)
-    raw_b = synthetic.generate_corpus(workspace.synthetic_corpus_dir(cfg_b), cfg_b, workers=workers)
+    raw_b = workspace.corpus_manifest(cfg_b, workers=workers)
     c = cfg.cross
-    key = _key(raw_b.resolve(), tuple(c.b_band_hz), c.channel_order, cfg.features.sample_rate_hz,
-               CHANNEL_VERSION)
-    b = apply_channel(raw_b, workspace.home(cfg) / "corpora" / f"channel-{key}", band_hz=c.b_band_hz,
-                      order=c.channel_order, sample_rate_hz=cfg.features.sample_rate_hz)
+    key = artifacts.key({"source_manifest_sha256": artifacts.file_sha256(raw_b), "band_hz": list(c.b_band_hz),
+                         "order": c.channel_order, "sample_rate_hz": cfg.features.sample_rate_hz,
+                         "channel_version": CHANNEL_VERSION})
+    out = workspace.home(cfg) / "corpora" / f"channel-{key}"
+    with artifacts.locked(out):
+        b = apply_channel(raw_b, out, band_hz=c.b_band_hz, order=c.channel_order,
+                          sample_rate_hz=cfg.features.sample_rate_hz)
     return {"synth_a": a, "synth_b": b}
 
 
@@ -221,7 +214,8 @@ def load_corpora(cfg: Config, *, workers: int | None = None) -> dict[str, Corpus
     corpora = {}
     for name, manifest in corpus_manifests(cfg, workers=workers).items():
         out = workspace.features_dir(cfg, manifest)
-        cache.extract_corpus(manifest, out, cfg, workers=workers)
+        with artifacts.locked(out):
+            cache.extract_corpus(manifest, out, cfg, workers=workers)
         store = cache.FeatureStore.open(out)
         corpora[name] = Corpus(name, Path(manifest), store, describe_corpus(store))
     return corpora
@@ -242,16 +236,20 @@ def describe_corpus(store) -> str:
 
 # ------------------------------------------------------------------------------------------- the protocol
 def shared_classes(stores: Mapping[str, Any], *, split: str = "test") -> tuple[str, ...]:
-    """The classes with utterances in the train split and in ``split`` of every store (paper order).
+    """The classes with utterances in the train split and in ``split`` of every store, in the first store's
+    class order (the paper's order for the synthetic corpora and MSP-Podcast; any corpus's own label set,
+    ``classes.txt``, otherwise: classes are matched by name).
 
     Raises ``SernetError`` when fewer than two classes are shared (no classification left to evaluate).
     """
-    shared = set(EMOTIONS)
+    first = next(iter(stores.values()), None)
+    order = tuple(getattr(first, "classes", EMOTIONS)) if first is not None else EMOTIONS
+    shared = set(order)
     for store in stores.values():
         index = store.index
         for s in ("train", split):
             shared &= set(index.loc[index["split"] == s, "label"])
-    classes = tuple(e for e in EMOTIONS if e in shared)
+    classes = tuple(e for e in order if e in shared)
     if len(classes) < 2:
         have = {name: sorted(set(s.index["label"])) for name, s in stores.items()}
         raise SernetError(f"cross-corpus: the corpora share {len(classes)} class(es) {list(classes)} in their "
@@ -281,28 +279,33 @@ def run_dir_for(cfg: Config, corpus: Corpus, classes: Sequence[str]) -> Path:
     exactly the standard run's, so this is :func:`sernet.analysis.runs.run_path` (Chapter 5's cached run).
     """
     from sernet.analysis import runs
-    from sernet.train import TRAINER_VERSION
 
     if is_configured_corpus(cfg, corpus) and set(corpus.store.index["label"]) <= set(classes):
         return runs.run_path(cfg)
-    key = _key(_file_sha256(corpus.manifest), runs.result_fingerprint(cfg), ",".join(classes), TRAINER_VERSION)
-    return workspace.runs_dir(cfg) / f"cross-{corpus.name}-{key}"
+    identity = runs.run_identity(cfg, corpus.store, classes=classes)
+    path = workspace.runs_dir(cfg) / f"cross-{corpus.name}-{artifacts.key(identity)}"
+    artifacts.claim(path, identity, what="run")
+    return path
 
 
 def train_on(cfg: Config, corpus: Corpus, classes: Sequence[str], *, strategy=None):
     """Train (or load the cached run of) a model on ``corpus``'s shared-class utterances."""
     from sernet.train import train
 
-    return train(cfg, restrict(corpus.store, classes), run_dir_for(cfg, corpus, classes), strategy=strategy,
-                 verbose=0)
+    path = run_dir_for(cfg, corpus, classes)
+    with artifacts.locked(path):
+        return train(cfg, restrict(corpus.store, classes), path, strategy=strategy, verbose=0)
 
 
 def evaluate_on(model, cfg: Config, store, classes: Sequence[str], *, norm_stats=None,
+                model_classes: Sequence[str] | None = None,
                 split: str = "test") -> dict[str, Any]:
     """Metrics (``sernet.analysis.metrics`` format, over ``classes``) of ``model`` on ``split`` of ``store``.
 
     The decision is the most probable of ``classes``; ``norm_stats=(mean, std)`` replaces the store's own
-    normalisation (e.g. the training corpus's).
+    normalisation (e.g. the training corpus's). ``model_classes`` names the model's outputs in order (its run's
+    ``classes``; default the paper's 8); classes are matched by name, so the model and ``store`` may have
+    different label sets.
     """
     from sernet.analysis.metrics import evaluate_predictions
     from sernet.train import predict_probabilities
@@ -315,9 +318,14 @@ def evaluate_on(model, cfg: Config, store, classes: Sequence[str], *, norm_stats
     if len(view.split_indices(split)) == 0:
         raise SernetError(f"{getattr(store, 'path', 'feature store')}: no {split!r} utterances of {list(classes)}")
     ds = split_batches(view, split, cfg, training=False)
-    columns = [EMOTIONS.index(c) for c in classes]
+    model_classes = tuple(EMOTIONS if model_classes is None else model_classes)
+    missing = [c for c in classes if c not in model_classes]
+    if missing:
+        raise SernetError(f"cross-corpus: the model has no output for {missing} (its classes: {list(model_classes)})")
+    columns = [model_classes.index(c) for c in classes]
     probs = predict_probabilities(model, ds)[:, columns]
-    lookup = {EMOTIONS.index(c): i for i, c in enumerate(classes)}
+    target_classes = tuple(getattr(store, "classes", EMOTIONS))
+    lookup = {target_classes.index(c): i for i, c in enumerate(classes)}
     y_true = np.array([lookup[int(v)] for v in np.asarray(view.labels)[ds.order]])
     return evaluate_predictions(y_true, probs.argmax(axis=1), classes=tuple(classes))
 
@@ -406,7 +414,8 @@ def cross_corpus_matrix(cfg: Config, *, corpora: Mapping[str, Corpus] | None = N
         source_stats = result.run_dir.read_norm_stats()
         for b, target in corpora.items():
             stats = source_stats if (cfg.cross.normalization == "source" or a == b) else None
-            metrics[(a, b)] = evaluate_on(model, cfg, target.store, classes, norm_stats=stats, split=split)
+            metrics[(a, b)] = evaluate_on(model, cfg, target.store, classes, norm_stats=stats, split=split,
+                                          model_classes=result.run_dir.read_classes())
     return CrossCorpusResult(classes=classes, metrics=metrics,
                              corpora={name: c.description for name, c in corpora.items()}, runs=runs,
                              normalization=cfg.cross.normalization)

@@ -181,7 +181,8 @@ def pair_confusions(metrics: Mapping[str, Any], pairs: Sequence[tuple[str, str]]
     pandas.DataFrame
         One row per pair: ``a->b`` and ``b->a`` (fraction of true-class utterances predicted as the other),
         ``rank`` (the pair's combined confusion rank among all unordered class pairs, 1 = most confused)
-        and ``mean_off_diagonal`` (the average off-diagonal rate, for scale).
+        and ``mean_off_diagonal`` (the average off-diagonal rate, for scale). Pairs naming a class outside
+        the metrics' label set (a corpus with its own classes) are left out; the frame may be empty.
     """
     cm = confusion_frame(metrics, normalize=True)
     names = list(cm.index)
@@ -194,12 +195,16 @@ def pair_confusions(metrics: Mapping[str, Any], pairs: Sequence[tuple[str, str]]
     order = sorted(combined, key=lambda k: -combined[k])
     rows = []
     for a, b in pairs:
+        if a not in names or b not in names:
+            continue
         key = (a, b) if (a, b) in combined else (b, a)
         rows.append({"pair": f"{a} <-> {b}", "a->b": cm.loc[a, b], "b->a": cm.loc[b, a],
                      "rank": order.index(key) + 1, "of_pairs": len(order),
                      "mean_off_diagonal": float(off.mean())})
-    frame = pd.DataFrame(rows).set_index("pair")
-    return frame[["a->b", "b->a", "rank", "of_pairs", "mean_off_diagonal"]]
+    columns = ["a->b", "b->a", "rank", "of_pairs", "mean_off_diagonal"]
+    if not rows:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="pair"))
+    return pd.DataFrame(rows).set_index("pair")[columns]
 
 
 def save_metrics(metrics: Mapping[str, Any], out_dir: str | Path, *, prefix: str = "") -> dict[str, Path]:

@@ -1,7 +1,8 @@
 """Cached training runs and the grids of the paper's Table 4.3 (baselines) and Table 4.4 (ablations).
 
-A run is identified by its config: :func:`run_path` hashes every section that decides the result (corpus,
-features, model, training) with the code versions of the stages and the Keras backend, so Chapter 5's base
+A run is identified by content (:mod:`sernet.artifacts`): :func:`run_path` hashes the data (the manifest's
+content and the extraction recipe), the label set, every config section that decides the result (features,
+model, training) with the code versions of the stages and the Keras backend, so Chapter 5's base
 run is reused by Chapters 6 and 7 and by ``sernet reproduce`` whenever their configs agree, and a changed
 config never reads back a stale run.
 
@@ -14,8 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from sernet import progress, workspace
+from sernet import artifacts, progress, workspace
 from sernet.config import Config, override
 from sernet.errors import SernetError
 
@@ -46,68 +45,94 @@ BASELINES: dict[str, dict[str, Any]] = {
 """Table 4.3's rows (SER-Net Large left out of the smoke grid; see ``model.variant``)."""
 
 
-# Fields of ``train`` that say how runs are scheduled, not what they compute: left out of run keys.
-_SCHEDULING_FIELDS = ("grid_workers", "ablation_seeds")
-
-
-def result_fingerprint(cfg: Config) -> str:
-    """A hash of the features, model and training sections without the scheduling fields."""
-    payload = {s: cfg.to_dict()[s] for s in ("features", "model", "train")}
-    for name in _SCHEDULING_FIELDS:
-        payload["train"].pop(name, None)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def run_key(cfg: Config) -> str:
-    """A 12-character key of everything that decides a run's result."""
-    from sernet.backend import backend_name
-    from sernet.data import synthetic
+def code_versions(cfg: Config) -> dict[str, int]:
+    """The code versions a run's result depends on: trainer and feature code, and the generator when the data
+    is the synthetic corpus."""
     from sernet.features import cache
     from sernet.train import TRAINER_VERSION
 
-    payload = {s: cfg.to_dict()[s] for s in ("synth", "features", "model", "train")}
-    for name in _SCHEDULING_FIELDS:
-        payload["train"].pop(name, None)
-    payload.update(data_root=cfg.data_root, trainer=TRAINER_VERSION, features_version=cache.FEATURES_VERSION,
-                   generator=synthetic.GENERATOR_VERSION, backend=backend_name())
-    if cfg.model.architecture == "egemaps_svm":
-        payload["classic"] = cfg.to_dict().get("classic")
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    versions = {"trainer": TRAINER_VERSION, "features": cache.FEATURES_VERSION}
+    if cfg.data_root is None:
+        from sernet.data import synthetic
+
+        versions["generator"] = synthetic.GENERATOR_VERSION
+    return versions
 
 
-def run_path(cfg: Config) -> Path:
-    """``$SERNET_HOME/runs/<architecture>-seed<seed>-<key>``."""
-    return workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{run_key(cfg)}"
+def run_identity(cfg: Config, store=None, classes: Sequence[str] | None = None) -> dict[str, Any]:
+    """Everything that decides the result of the run of ``cfg`` (:func:`sernet.artifacts.run_identity`).
+
+    Parameters
+    ----------
+    cfg : Config
+    store : FeatureStore, optional
+        The data the run trains on (its ``identity()`` and ``classes``). Default: the configured corpus
+        (``cfg.data_root`` or the synthetic corpus, generated on first use), identified by its manifest's
+        content without extracting features.
+    classes : sequence of str, optional
+        The label set (default: the store's, else the corpus's ``classes.txt``).
+    """
+    from sernet.backend import backend_name
+
+    if store is not None:
+        data = store.identity()
+        classes = tuple(classes if classes is not None else store.classes)
+    else:
+        from sernet.labels import corpus_classes
+
+        manifest = workspace.corpus_manifest(cfg)
+        data = workspace.data_identity(cfg, manifest)
+        classes = tuple(classes if classes is not None else corpus_classes(manifest))
+    return artifacts.run_identity(cfg, data, classes, code_versions(cfg), backend_name())
+
+
+def run_key(cfg: Config, store=None) -> str:
+    """A 12-character key of :func:`run_identity` (content of the data, config, code versions, backend)."""
+    return artifacts.key(run_identity(cfg, store))
+
+
+def run_path(cfg: Config, store=None) -> Path:
+    """``$SERNET_HOME/runs/<architecture>-seed<seed>-<key>`` (see :func:`run_key`)."""
+    return workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{run_key(cfg, store)}"
 
 
 def run_or_load(cfg: Config, store=None, **train_kwargs):
     """Train the run of ``cfg`` under :func:`run_path` or load it when it has finished (resuming a killed one).
 
+    The run directory records its :func:`run_identity` (``identity.json``) and it is checked before a resume
+    or a read-back (:class:`sernet.artifacts.StaleArtifactError` otherwise).
     ``model.architecture = "egemaps_svm"`` fits the classic baseline (:mod:`sernet.model.classic`) instead.
     Returns a :class:`sernet.train.TrainResult`.
     """
     store = store if store is not None else workspace.feature_store(cfg)
-    if cfg.model.architecture == "egemaps_svm":
-        from sernet.model.classic import train_egemaps_svm
+    identity = run_identity(cfg, store)
+    path = workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{artifacts.key(identity)}"
+    with artifacts.locked(path):  # a run asked for by two processes at once is trained once
+        artifacts.claim(path, identity, what="run")
+        if cfg.model.architecture == "egemaps_svm":
+            from sernet.model.classic import train_egemaps_svm
 
-        return train_egemaps_svm(cfg, store, run_path(cfg))
-    from sernet.train import train
+            return train_egemaps_svm(cfg, store, path)
+        from sernet.train import train
 
-    return train(cfg, store, run_path(cfg), resume=True, **train_kwargs)
+        return train(cfg, store, path, resume=True, **train_kwargs)
 
 
-def load_finished(cfg: Config):
+def load_finished(cfg: Config, store=None):
     """The finished run of ``cfg`` (a :class:`sernet.train.TrainResult`), without training.
 
     Raises
     ------
     SernetError
         If the run has not finished (names its directory), e.g. a shard of the grid has not run yet.
+    StaleArtifactError
+        If the directory holds a run of another identity.
     """
     from sernet.train import TrainResult
     from sernet.train.run_dir import RunDir
 
-    run = RunDir(run_path(cfg))
+    identity = run_identity(cfg, store)
+    run = RunDir(workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{artifacts.key(identity)}")
     if cfg.model.architecture == "egemaps_svm":
         from sernet.model.classic import is_complete
 
@@ -117,6 +142,7 @@ def load_finished(cfg: Config):
     if not done:
         raise SernetError(f"{run.path}: run of {cfg.model.architecture} seed {cfg.train.seed} has not finished; "
                           "run its shard (sernet study --shard i/N) or the grid first")
+    artifacts.claim(run.path, identity, what="run")
     return TrainResult.load(run)
 
 

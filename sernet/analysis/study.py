@@ -81,6 +81,7 @@ class RunSet:
     y_true: np.ndarray
     preds: np.ndarray
     groups: np.ndarray
+    classes: tuple[str, ...] = EMOTIONS
 
     def metric(self, name: str = "uar") -> np.ndarray:
         """Per-seed test metric (fractions)."""
@@ -90,6 +91,7 @@ class RunSet:
 def load_runset(cfg: Config, store, name: str, overrides: Mapping[str, Any], seeds: Sequence[int], *,
                 split: str = "test") -> RunSet:
     """Load the finished runs of ``name`` (no training; see :func:`sernet.analysis.runs.load_finished`)."""
+    classes = tuple(getattr(store, "classes", EMOTIONS))
     results, preds, y_true, rows = [], [], None, None
     for seed in seeds:
         result = runs.load_finished(override(cfg, {**overrides, "train.seed": int(seed)}))
@@ -97,23 +99,23 @@ def load_runset(cfg: Config, store, name: str, overrides: Mapping[str, Any], see
         p = p[p["split"] == split].sort_values("row")
         if rows is None:
             rows = p["row"].to_numpy()
-            y_true = np.array([EMOTIONS.index(v) for v in p["true"]])
-        preds.append(np.array([EMOTIONS.index(v) for v in p["predicted"]]))
+            y_true = np.array([classes.index(v) for v in p["true"]])
+        preds.append(np.array([classes.index(v) for v in p["predicted"]]))
         results.append(result)
     groups = store.index["speaker"].astype(str).to_numpy()[rows]
-    return RunSet(name, [int(s) for s in seeds], results, y_true, np.stack(preds), groups)
+    return RunSet(name, [int(s) for s in seeds], results, y_true, np.stack(preds), groups, classes)
 
 
-def _boot(cfg: Config) -> dict[str, Any]:
+def _boot(cfg: Config, rs: RunSet) -> dict[str, Any]:
     a = cfg.analysis
     return {"n_resamples": a.bootstrap_resamples, "confidence": a.confidence, "seed": a.bootstrap_seed,
-            "n_classes": len(EMOTIONS)}
+            "n_classes": len(rs.classes)}
 
 
 def level(rs: RunSet, cfg: Config, metric: str = "uar") -> dict[str, Interval]:
     """A model's level: the seed-mean metric with a t interval over seeds and a speaker-bootstrap interval."""
     values = 100 * rs.metric(metric)
-    speakers = bootstrap.seed_mean_interval(rs.y_true, rs.preds, rs.groups, metric=metric, **_boot(cfg))
+    speakers = bootstrap.seed_mean_interval(rs.y_true, rs.preds, rs.groups, metric=metric, **_boot(cfg, rs))
     seeds = mean_interval(values, confidence=cfg.analysis.confidence) if len(values) > 1 else \
         Interval(float(values[0]), float(values[0]), float(values[0]), cfg.analysis.confidence, "one seed", 1)
     return {"seeds": seeds, "speakers": speakers.scaled(100)}
@@ -123,7 +125,7 @@ def compare(a: RunSet, b: RunSet, cfg: Config, *, claim: str, paper_delta: float
             metric: str = "uar") -> Verdict:
     """``a − b`` in points, by the combined rule (Welch over seeds and paired speaker bootstrap)."""
     speakers = bootstrap.paired_difference(a.y_true, a.preds, b.preds, a.groups, metric=metric,
-                                           **_boot(cfg)).scaled(100)
+                                           **_boot(cfg, a)).scaled(100)
     va, vb = 100 * a.metric(metric), 100 * b.metric(metric)
     if np.var(va) > 0 and np.var(vb) > 0:
         seeds = welch_interval(va, vb, confidence=cfg.analysis.confidence)

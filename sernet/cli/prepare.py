@@ -54,7 +54,8 @@ def add_parser(sub) -> None:
                    help="the class list in this order, comma-separated (default: the labels found, sorted); "
                         "other labels are dropped")
     g.add_argument("--label-map", dest="label_map", default=None,
-                   help="CSV (native,target) or JSON file mapping labels; an empty target or 'drop' drops")
+                   help="CSV (native,target) or JSON file mapping labels; an empty target or 'drop' drops; "
+                        "for a registry corpus it maps the native labels (implies --labels native)")
     g.add_argument("--name", default=None, help="the manifest's corpus name (default: ROOT's or FILE's name)")
     p.set_defaults(func=run)
 
@@ -89,12 +90,14 @@ def run(args) -> int:
             summary = corpora.prepare_folder(args.root, args.out, split=args.split or "paper", **custom,
                                              **options)
     else:
+        label_map = custom.pop("label_map", None)
         if custom:
             raise corpora.PrepareError(f"--{', --'.join(k.replace('_', '-') for k in custom)}: only for "
                                        "folder and csv corpora")
         spec = corpora.get(args.corpus)
         summary = corpora.prepare_corpus(spec, args.root, args.out, split=args.split or "paper",
-                                         labels=args.labels or "paper8", **options)
+                                         labels=args.labels or ("native" if label_map else "paper8"),
+                                         label_map=label_map, **options)
     if args.json:
         print(json.dumps(summary.to_dict()))
     else:

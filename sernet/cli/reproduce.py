@@ -37,9 +37,13 @@ def step_corpus(cfg: Config, state: State, args: argparse.Namespace) -> None:
 
     _header("corpus")
     manifest = workspace.corpus_manifest(cfg, workers=args.workers)
-    df = read_manifest(manifest)
+    from sernet.labels import corpus_classes
+
+    classes = corpus_classes(manifest)
+    df = read_manifest(manifest, classes=classes)
     state["manifest_path"] = manifest
     state["manifest"] = df
+    state["classes"] = classes
     source = cfg.data_root or "synthetic corpus (sernet.data.synthetic)"
     print(f"profile {cfg.profile}; corpus: {source}")
     print(f"manifest: {manifest} ({len(df)} utterances)")
@@ -52,17 +56,22 @@ def step_dataset(cfg: Config, state: State, args: argparse.Namespace) -> None:
 
     from sernet import paper
     from sernet.analysis import dataset
+    from sernet.labels import EMOTIONS
 
     df = state["manifest"]
+    classes = tuple(state.get("classes") or EMOTIONS)
     with pd.option_context("display.width", 120, "display.precision", 2):
         _header("Table 2.1: corpus overview (paper vs ours)")
         print(dataset.corpus_overview(df).to_string())
-        _header("Table 2.2: utterances per class and split (ours)")
-        print(dataset.with_totals(dataset.corpus_table(df)).to_string())
+        _header(f"Table 2.2: utterances per class and split (ours, {len(classes)} classes)")
+        print(dataset.with_totals(dataset.corpus_table(df, classes)).to_string())
         _header("Table 2.2: paper")
         print(dataset.with_totals(paper.class_counts()).to_string())
-        _header("class shares, paper vs ours (%)")
-        print(dataset.side_by_side(dataset.corpus_table(df)).round(2).to_string())
+        if set(classes) == set(EMOTIONS):
+            _header("class shares, paper vs ours (%)")
+            print(dataset.side_by_side(dataset.corpus_table(df)).round(2).to_string())
+        else:
+            print(f"\n(the corpus's own label set {list(classes)} is not the paper's 8: no side-by-side shares)")
         _header("the paper's internal checks")
         print(dataset.paper_checks().to_string(index=False))
         _header("speaker overlap between splits (ours; 0 = speaker-independent)")
@@ -139,15 +148,20 @@ def step_evaluate(cfg: Config, state: State, args: argparse.Namespace) -> None:
     overall = metrics.results_table({"SER-Net": test})
     per_class = metrics.per_class_table(test)
     pairs = metrics.pair_confusions(test)
+    n_classes = len(test["classes"])
     _header("Table 4.3 row (test, %), paper beside")
     print(metrics.format_table(overall))
     _header("per-class (test, %), paper beside")
     print(metrics.format_table(per_class))
-    _header("§5.2 confusion pairs (row-normalised rates; rank among 28 pairs)")
-    print(pairs.round(3).to_string())
-    rep.table("Table 4.3, SER-Net row (%)", overall, note=f"{test['n']} test utterances; chance UAR 12.5 %.")
+    rep.table("Table 4.3, SER-Net row (%)", overall,
+              note=f"{test['n']} test utterances; {n_classes} classes, chance UAR {100 / n_classes:.1f} %.")
     rep.table("Per-class precision / recall / F1 (%)", per_class)
-    rep.table("§5.2 confusion pairs", pairs, decimals=3)
+    if len(pairs):
+        _header(f"§5.2 confusion pairs (row-normalised rates; rank among {n_classes * (n_classes - 1) // 2} pairs)")
+        print(pairs.round(3).to_string())
+        rep.table("§5.2 confusion pairs", pairs, decimals=3)
+    else:
+        print("\n(none of the paper's §5.2 pairs is in this corpus's label set)")
     rep.figure("confusion", plots.confusion_heatmap(metrics.confusion_frame(test, normalize=True),
                                                     highlight=paper.CONFUSIONS_5_2),
                caption="row-normalised confusion matrix; boxes: the paper's §5.2 pairs")

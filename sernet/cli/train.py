@@ -38,23 +38,23 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def fine_tune_dir(base_run_dir, init, norm: str, freeze_epochs: int):
-    """The default directory of a fine-tuned run: ``<base_run_dir>-ft-<key>`` (key of the base run's
-    resolved path, ``norm`` and ``freeze_epochs``), so it never overwrites the config's own run."""
-    import hashlib
-    from pathlib import Path
+def fine_tune_identity(identity: dict, init, norm: str, freeze_epochs: int) -> dict:
+    """The identity of a fine-tuned run: the run's own (data, config, versions) plus the *content* of the base
+    model it starts from (SHA-256 of its ``model.keras``), ``norm`` and ``freeze_epochs``."""
+    from sernet import artifacts
+    from sernet.train.run_dir import RunDir
 
-    text = f"{Path(init).resolve()}|{norm}|{int(freeze_epochs)}"
-    key = hashlib.sha256(text.encode()).hexdigest()[:10]
-    base = Path(base_run_dir)
-    return base.with_name(f"{base.name}-ft-{key}")
+    base = RunDir(init)
+    return {**identity, "init": {"model_sha256": artifacts.file_sha256(base.model_file), "norm": norm,
+                                 "freeze_epochs": int(freeze_epochs)}}
 
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
+    import shutil
     from pathlib import Path
 
-    from sernet import workspace
+    from sernet import artifacts, workspace
     from sernet.analysis import metrics, runs
     from sernet.cli import load_config
     from sernet.errors import SernetError
@@ -72,13 +72,20 @@ def run(args: argparse.Namespace) -> int:
     plan = None
     if args.init is not None:
         plan = plan_init(args.init, store, norm=args.norm, freeze_epochs=args.freeze_epochs)
-    run_dir = args.run_dir or (runs.run_path(cfg) if plan is None
-                               else fine_tune_dir(runs.run_path(cfg), args.init, args.norm, args.freeze_epochs))
+    identity = runs.run_identity(cfg, store)
+    if plan is not None:
+        identity = fine_tune_identity(identity, args.init, args.norm, args.freeze_epochs)
+    suffix = "-ft" if plan is not None else ""
+    run_dir = Path(args.run_dir) if args.run_dir else (
+        workspace.runs_dir(cfg) / f"{cfg.model.architecture}{suffix}-seed{cfg.train.seed}-{artifacts.key(identity)}")
+    if args.fresh and run_dir.exists():
+        shutil.rmtree(run_dir)
+    artifacts.claim(run_dir, identity, what="run")  # a reused --run-dir of other data or config is refused
     print(f"run directory: {run_dir}")
     print(f"classes ({len(classes)}): {', '.join(classes)}")
     if plan is not None:
         print(plan.describe())
-    result = train(cfg, store, run_dir, resume=not args.fresh, workers=args.workers, init=args.init,
+    result = train(cfg, store, run_dir, resume=True, workers=args.workers, init=args.init,
                    norm=args.norm, freeze_epochs=args.freeze_epochs)
     m = result.metrics
     print(f"best epoch {m['best_epoch']} of {m['epochs_run']} (validation UAR {m['best_val_uar']:.3f})")

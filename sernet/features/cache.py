@@ -60,6 +60,14 @@ import numpy as np
 import pandas as pd
 
 from sernet import progress
+from sernet.artifacts import (
+    atomic_write_text,
+    canonical_json,
+    extraction_recipe,
+    features_identity,
+    file_sha256,
+)
+from sernet.artifacts import key as artifacts_key
 from sernet.config import Config, FeatureConfig
 from sernet.errors import AudioError, SernetError
 from sernet.features.layout import FEATURE_NAMES, N_STORED
@@ -84,9 +92,8 @@ USE_ONLY_FIELDS: tuple[str, ...] = ("max_length", "train_crop", "eval_crop")
 
 
 def extraction_fingerprint(cfg: Config) -> str:
-    """Hash of the feature settings that change the extracted numbers (cache key part)."""
-    d = {k: v for k, v in cfg.to_dict()["features"].items() if k not in USE_ONLY_FIELDS}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+    """Key of the feature settings that change the extracted numbers (:func:`sernet.artifacts.extraction_recipe`)."""
+    return artifacts_key(extraction_recipe(cfg, USE_ONLY_FIELDS))
 
 
 # ----------------------------------------------------------------------------------------------- audio
@@ -121,16 +128,6 @@ def load_for_features(path: str | Path, fcfg: FeatureConfig) -> tuple[np.ndarray
 
 
 # ----------------------------------------------------------------------------------------------- chunks
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode())
-
-
 def _atomic_save_npy(path: Path, arr: np.ndarray) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.partial")
     with open(tmp, "wb") as f:
@@ -166,7 +163,7 @@ def _extract_chunk(cid: int, rows: list[tuple[int, str]], fcfg: FeatureConfig, c
     data = np.concatenate(blocks) if blocks else np.zeros((0, N_STORED), dtype=fcfg.cache_dtype)
     npy, meta = _chunk_paths(Path(chunk_dir), cid)
     _atomic_save_npy(npy, data)
-    _atomic_write_text(meta, json.dumps({"chunk": cid, "rows": meta_rows, "failures": failures}))
+    atomic_write_text(meta, json.dumps({"chunk": cid, "rows": meta_rows, "failures": failures}))
     return {"chunk": cid, "n_ok": len(meta_rows), "n_failed": sum(not f["kept"] for f in failures),
             "n_items": len(rows)}
 
@@ -190,12 +187,20 @@ def _single_threaded() -> None:
 
 
 # ----------------------------------------------------------------------------------------------- corpus
-def _file_sha256(path: Path) -> str:
+def _arrays_sha256(blocks: Sequence[np.ndarray], labels: Sequence[str], speakers: Sequence[str],
+                   splits: Sequence[str]) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    for x in blocks:
+        h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
+        h.update(str(x.shape).encode())
+    h.update(canonical_json([list(map(str, labels)), list(map(str, speakers)), list(map(str, splits))]).encode())
+    return h.hexdigest()
+
+
+def manifest_sha256(path: str | Path) -> str:
+    """SHA-256 of a manifest file's bytes: the corpus part of a cache's (and its runs') identity
+    (:mod:`sernet.artifacts`)."""
+    return file_sha256(path)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -249,7 +254,7 @@ def extract_corpus(
     manifest = manifest_path(manifest)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    digest = _file_sha256(manifest)
+    digest = manifest_sha256(manifest)
     fingerprint = extraction_fingerprint(cfg)
     classes = corpus_classes(manifest)
     done = _read_complete(out)
@@ -258,7 +263,7 @@ def extract_corpus(
         if tuple(done.get("classes", EMOTIONS)) != classes:  # classes.txt rewritten, manifest unchanged
             read_manifest(manifest, classes=classes)  # every label must be one of the new classes
             done = {**done, "classes": list(classes)}
-            _atomic_write_text(out / COMPLETE, json.dumps(done, indent=1))
+            atomic_write_text(out / COMPLETE, json.dumps(done, indent=1))
         return {**_summary(done), "seconds": time.perf_counter() - t0, "out_dir": str(out)}
 
     df = read_manifest(manifest, classes=classes)
@@ -331,7 +336,7 @@ def _plan(out: Path, digest: str, fingerprint: str, chunk_size: int, n_rows: int
         for name in (COMPLETE, "frames.npy", "index.csv", "descriptors.csv", "failures.csv", "norm.npz"):
             (out / name).unlink(missing_ok=True)
     plan = {**want, "chunk_size": int(chunk_size)}
-    _atomic_write_text(path, json.dumps(plan, indent=1))
+    atomic_write_text(path, json.dumps(plan, indent=1))
     return plan
 
 
@@ -371,9 +376,9 @@ def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: P
 
     desc = pd.DataFrame([r["descriptors"] for r in rows], columns=list(DESCRIPTOR_NAMES))
     fail = pd.DataFrame(failures, columns=list(FAILURE_COLUMNS))
-    _atomic_write_text(out / "index.csv", index.to_csv(index=False, lineterminator="\n"))
-    _atomic_write_text(out / "descriptors.csv", desc.to_csv(index=False, lineterminator="\n"))
-    _atomic_write_text(out / "failures.csv", fail.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(out / "index.csv", index.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(out / "descriptors.csv", desc.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(out / "failures.csv", fail.to_csv(index=False, lineterminator="\n"))
     tmp_norm = out / f"norm.{os.getpid()}.partial.npz"
     np.savez(tmp_norm, mean=mean, std=std, fitted_on=np.array("train" if (index["split"] == "train").any()
                                                               else "all"))
@@ -386,7 +391,7 @@ def _gather(out: Path, df: pd.DataFrame, n_chunks: int, cfg: Config, manifest: P
         "n_repaired": int(sum(bool(f["kept"]) for f in failures)), "n_chunks": n_chunks, "n_frames": total,
         "n_columns": N_STORED, "dtype": cfg.features.cache_dtype, "classes": list(classes),
     }
-    _atomic_write_text(out / COMPLETE, json.dumps(info, indent=1))
+    atomic_write_text(out / COMPLETE, json.dumps(info, indent=1))
     shutil.rmtree(chunk_dir, ignore_errors=True)
     return info
 
@@ -557,10 +562,26 @@ class FeatureStore:
                     failures=pd.DataFrame(columns=list(FAILURE_COLUMNS)),
                     utterance_descriptors=pd.DataFrame(np.nan, index=range(n), columns=list(DESCRIPTOR_NAMES)),
                     info={"source": "arrays", "classes": list(classes), "n_ok": n, "n_failed": 0,
+                      "arrays_sha256": _arrays_sha256(blocks, names, speaker, split),
                           "n_frames": int(lengths.sum()), "n_columns": N_STORED, "dtype": "float32",
                           "norm_fitted_on": "train" if "train" in split else "all"})
         store.labels  # noqa: B018 - the trainer's class indices (from info["classes"]): fail here, not later
         return store
+
+    def identity(self) -> dict:
+        """What this store holds, as content (:mod:`sernet.artifacts`): for a cache, the manifest's SHA-256,
+        the extraction recipe's key and the feature code version (``complete.json``; equal to
+        ``sernet.workspace.data_identity(cfg, manifest)`` before extraction); for :meth:`from_arrays`, the
+        SHA-256 of the frames, labels, speakers and splits."""
+        if "arrays_sha256" in self.info:
+            return {"arrays_sha256": self.info["arrays_sha256"]}
+        if all(k in self.info for k in ("manifest_sha256", "features_fingerprint", "version")):
+            return features_identity(self.info["manifest_sha256"], self.info["features_fingerprint"],
+                                     self.info["version"])
+        # a store assembled by hand (no cache record): its content is its identity
+        blocks = [np.asarray(self.frames(i)) for i in range(self.n)]
+        return {"arrays_sha256": _arrays_sha256(blocks, self.index["label"], self.index["speaker"],
+                                                self.index["split"])}
 
     @property
     def n(self) -> int:

@@ -43,7 +43,7 @@ class TemporalAttentionPooling(FrameMaskedLayer):
 
     Example:
     >>> c, a = TemporalAttentionPooling(16)(np.zeros((2, 50, 128)))
-    >>> c.shape, a.shape
+    >>> tuple(c.shape), tuple(a.shape)
     ((2, 128), (2, 50))
     """
 

@@ -164,8 +164,8 @@ def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> 
     Examples
     --------
     >>> model = build_sernet(sernet.config.load())
-    >>> model({"features": np.zeros((2, 300, 268)), "mask": np.ones((2, 300))}).shape
-    TensorShape([2, 8])
+    >>> tuple(model({"features": np.zeros((2, 300, 268)), "mask": np.ones((2, 300))}).shape)
+    (2, 8)
     """
     if classes is not None:
         if n_classes is not None and n_classes != len(classes):

@@ -33,7 +33,7 @@ class FeatureGroup(keras.layers.Layer):
         group: str. A key of ``sernet.features.layout.GROUPS``.
 
     Example:
-    >>> FeatureGroup("prosody")(np.zeros((2, 5, 268))).shape
+    >>> tuple(FeatureGroup("prosody")(np.zeros((2, 5, 268))).shape)
     (2, 5, 20)
     """
 
@@ -66,7 +66,7 @@ class MelProjection(keras.layers.Layer):
         units: int. Projection width (``ModelConfig.mel_projection_dim``, 40 in the paper).
 
     Example:
-    >>> MelProjection(40)(np.zeros((2, 5, 268))).shape
+    >>> tuple(MelProjection(40)(np.zeros((2, 5, 268))).shape)
     (2, 5, 40)
     """
 

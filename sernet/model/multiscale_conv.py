@@ -33,7 +33,7 @@ class MultiScaleDilatedConv(FrameMaskedLayer):
         mask: optional ``(batch, frames)``, 1 for real frames, 0 for padding.
 
     Example:
-    >>> MultiScaleDilatedConv((64, 64, 64), (1, 2, 4), 3)(np.zeros((2, 50, 180))).shape
+    >>> tuple(MultiScaleDilatedConv((64, 64, 64), (1, 2, 4), 3)(np.zeros((2, 50, 180))).shape)
     (2, 50, 192)
     """
 

@@ -29,7 +29,7 @@ class ResidualBlock(FrameMaskedLayer):
         training: bool, BatchNorm mode.
 
     Example:
-    >>> ResidualBlock(128, 3)(np.zeros((2, 50, 128))).shape
+    >>> tuple(ResidualBlock(128, 3)(np.zeros((2, 50, 128))).shape)
     (2, 50, 128)
     """
 

@@ -30,7 +30,7 @@ class MaskedSelfAttention(FrameMaskedLayer):
         training: bool.
 
     Example:
-    >>> MaskedSelfAttention(4)(np.zeros((2, 50, 128))).shape
+    >>> tuple(MaskedSelfAttention(4)(np.zeros((2, 50, 128))).shape)
     (2, 50, 128)
     """
 

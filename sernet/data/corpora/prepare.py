@@ -95,6 +95,7 @@ def prepare_corpus(
     test_fold: int = 0,
     warn: Sequence[str] = (),
     allow_out_in_root: bool = False,
+    label_map: str | Path | dict[str, str | None] | None = None,
     **scan_options,
 ) -> PrepareSummary:
     """Turn a local copy of a corpus into a validated 16 kHz manifest under ``out``.
@@ -120,6 +121,10 @@ def prepare_corpus(
         Processes that check and convert audio (1: in this process). Results do not depend on it.
     test_fold : int
         ``kfold:K`` / ``loso``: the fold (speaker index) that is the test split (default 0).
+    label_map : str, Path or dict, optional
+        With ``labels="native"``: native label -> target label, or None / ``drop`` to drop it (a CSV or JSON
+        file, see :func:`sernet.data.corpora.read_label_map`); unlisted labels stay as they are. The classes
+        are the targets in the corpus's native order (e.g. RAVDESS ``calm -> neutral`` gives 7 classes).
     warn : sequence of str
         Warnings of the caller (e.g. the folder preparer) to show in the summary.
     allow_out_in_root : bool
@@ -151,6 +156,11 @@ def prepare_corpus(
         raise PrepareError(f"{out}: the output folder must not be inside the corpus root {root} "
                            "(its converted WAVs would be scanned as corpus files on the next run)")
     classes = spec.classes(labels)
+    mapping = _native_label_map(spec, labels, label_map, classes)
+    if mapping is not None:
+        classes = tuple(dict.fromkeys(t for c in classes if (t := mapping.get(c, c)) is not None))
+        if not classes:
+            raise PrepareError(f"--label-map {label_map}: every {spec.name} label is mapped to drop")
 
     candidates, dropped = spec.scan(root, split=rule, **scan_options)
     found = len(candidates) + len(dropped)
@@ -160,6 +170,12 @@ def prepare_corpus(
     kept: list[tuple[Candidate, str]] = []
     for c in candidates:
         label = spec.map_label(c.label, labels)
+        if label is not None and mapping is not None:
+            target = mapping.get(label, label)
+            if target is None:
+                dropped.append(Dropped(str(c.source), "label_map_drop", f"{label!r} mapped to drop"))
+                continue
+            label = target
         if label is None:
             dropped.append(Dropped(str(c.source), "not_in_classes", f"{c.label!r} is not in --labels {labels}"))
         elif rule in ("paper", "kfold", "loso") and c.speaker is None:
@@ -220,6 +236,23 @@ def prepare_corpus(
     )
     summary.write(out)
     return summary
+
+
+def _native_label_map(spec: CorpusSpec, labels: str, label_map, classes: Sequence[str]) -> dict | None:
+    """The user's label map of a registry corpus, checked against its native classes (None without one)."""
+    if label_map is None:
+        return None
+    from sernet.data.corpora.folder import read_label_map
+
+    if labels != "native":
+        raise PrepareError(f"--label-map maps {spec.name}'s native labels: use it with --labels native (it "
+                           "replaces the paper8 mapping)")
+    mapping = read_label_map(label_map) if isinstance(label_map, (str, Path)) else dict(label_map)
+    unknown = sorted(set(mapping) - set(classes))
+    if unknown:
+        raise PrepareError(f"--label-map {label_map}: {unknown} are not labels of {spec.name} (its native labels: "
+                           f"{list(classes)})")
+    return mapping
 
 
 def _read_bytes(path: Path) -> bytes:
