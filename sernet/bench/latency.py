@@ -17,6 +17,13 @@ Measures, for windows of ``cfg.features.max_length`` frames (300 = 3 s), at each
   parameter count matches the paper's 2.3 M (Table 6.2; ``cost.matching_kernel_size``, k = 16), compiled,
   each batch's p50 as a ratio to the paper's figure for the same batch.
 
+- with ``--reference``, the **plain build** (:func:`sernet.bench.reference.plain_sernet`: the same diagram and
+  widths as plain Keras layers without masking) timed in the same run beside sernet's compiled and XLA paths,
+  bf16 (the model built under Keras' ``mixed_bfloat16`` policy; the plain build too), and ONNX Runtime fp32
+  and static int8 (:mod:`sernet.deploy.export`), each row with its ratio to the plain build at the same batch
+  and its parity with sernet's compiled float32 path (max |Δlogit| and label agreement on random windows:
+  ragged masks for the masked paths, full windows for the plain build, which has no mask).
+
 p50 and p90 are over ``--repeats`` warm runs after ``--warmup`` untimed runs. ``--cores 1`` pins the process to
 one core (``os.sched_setaffinity``) and sets one TensorFlow / LiteRT thread: the "one core" figures.
 Timings are printed, never asserted. ``--json`` prints one JSON object. Explained in chapters/08_deployment.py.
@@ -25,6 +32,7 @@ Example::
 
     sernet bench latency                    # every path, table
     sernet bench latency --cores 1 --json   # one core, machine-readable
+    sernet --profile full bench latency --reference --paths compiled --no-end-to-end --no-paper-size
 """
 
 from __future__ import annotations
@@ -63,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also profile the compiled model layer by layer at the largest batch size")
     parser.add_argument("--no-paper-size", action="store_true",
                         help="skip the paper-size models (k = 3 and the 2.3 M-parameter kernel size) beside Table 6.1")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the plain build (no masking) beside sernet's compiled, XLA, bf16 and ONNX "
+                             "Runtime fp32/int8 paths, with ratios and parity")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
 
 
@@ -349,6 +360,114 @@ def model_only(model, cfg, paths: list[str], batch_sizes: list[int], warmup: int
     return rows
 
 
+REFERENCE_PATHS = ("reference", "reference_bf16", "compiled", "xla", "compiled_bf16", "onnx_fp32", "onnx_int8")
+"""The rows of ``--reference``: the plain build (float32, bf16) and sernet's paths timed beside it."""
+
+
+def random_windows(rng, n: int, length: int, d: int, ragged: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` standard-normal windows (z-scored features look like this) with masks: ragged (a random third to
+    all of the frames real, padding zeroed) or all ones."""
+    x = rng.standard_normal((n, length, d), dtype=np.float32)
+    real = rng.integers(length // 3, length + 1, n) if ragged else np.full(n, length)
+    mask = (np.arange(length)[None, :] < real[:, None]).astype(np.float32)
+    return x * mask[..., None], mask
+
+
+def bf16_twin(model, cfg):
+    """``model`` rebuilt under Keras' ``mixed_bfloat16`` policy with the same weights (logits stay float32)."""
+    from sernet.backend import keras
+    from sernet.deploy.runners import output_width
+    from sernet.model import build_sernet
+
+    k = keras()
+    previous = k.mixed_precision.dtype_policy()
+    k.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        twin = build_sernet(cfg, n_classes=output_width(model))
+    finally:
+        k.mixed_precision.set_dtype_policy(previous)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -> dict[str, object]:
+    """Runners for :data:`REFERENCE_PATHS` (ONNX files exported into ``tmp``; int8 calibrated on
+    ``calibration``)."""
+    from sernet.backend import keras
+    from sernet.bench.reference import PlainRunner, copy_weights, plain_sernet
+    from sernet.deploy.export import WindowCalibration, export_onnx, quantize_onnx_int8
+    from sernet.deploy.runners import KerasRunner, OnnxRuntimeRunner, mask_dtype, output_width
+
+    length = cfg.features.max_length
+    plain = plain_sernet(cfg, output_width(model))
+    copy_weights(model, plain)
+    k = keras()
+    previous = k.mixed_precision.dtype_policy()
+    k.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        plain_bf16 = plain_sernet(cfg, output_width(model))
+    finally:
+        k.mixed_precision.set_dtype_policy(previous)
+    plain_bf16.set_weights(plain.get_weights())
+    fp32 = export_onnx(model, tmp / "model.onnx", length, cfg.deploy.onnx_opset)
+    reader = WindowCalibration(*calibration, max(cfg.deploy.bench_batch_sizes), mask_dtype(model))
+    int8 = quantize_onnx_int8(fp32, tmp / "model_int8.onnx", reader, cfg.deploy.onnx_int8_ops)
+    opt = cfg.deploy.onnx_optimization
+    return {
+        "reference": PlainRunner(plain, length),
+        "reference_bf16": PlainRunner(plain_bf16, length),
+        "compiled": KerasRunner(model, length, "compiled"),
+        "xla": KerasRunner(model, length, "xla"),
+        "compiled_bf16": KerasRunner(bf16_twin(model, cfg), length, "compiled"),
+        "onnx_fp32": OnnxRuntimeRunner(fp32, num_threads=threads, optimization=opt),
+        "onnx_int8": OnnxRuntimeRunner(int8, num_threads=threads, optimization=opt),
+    }
+
+
+def reference_comparison(model, cfg, batch_sizes: list[int], warmup: int, repeats: int,
+                         threads: int | None = None, n_parity: int = 64) -> list[dict]:
+    """Rows of :data:`REFERENCE_PATHS` at each batch: p50/p90/best (ms), ``ratio_to_reference`` (p50 over the
+    plain build's p50 at that batch) and parity with sernet's compiled float32 path on ``n_parity`` random
+    windows (``max_abs_dlogit``, ``label_agreement``; ``parity_masks`` says ragged or full).
+
+    The paths of one batch are timed one after another in the same process, so the ratios compare like
+    with like on a machine whose load changes.
+    """
+    from sernet.deploy.export import check_parity
+    from sernet.deploy.runners import KerasRunner
+
+    rng = np.random.default_rng(0)
+    length, d = cfg.features.max_length, int(model.input["features"].shape[-1])
+    ragged = random_windows(rng, n_parity, length, d, ragged=True)
+    full = random_windows(rng, n_parity, length, d, ragged=False)
+    calibration = random_windows(rng, n_parity, length, d, ragged=True)
+    base = KerasRunner(model, length, "compiled")
+    reference = {name: base.logits(*w) for name, w in (("ragged", ragged), ("full", full))}
+    batch = max(cfg.deploy.bench_batch_sizes)
+    with tempfile.TemporaryDirectory() as tmp:
+        runners = reference_runners(model, cfg, Path(tmp), threads, calibration)
+        parity = {}
+        for name, runner in runners.items():
+            masks = "full" if name.startswith("reference") else "ragged"
+            x, m = full if masks == "full" else ragged
+            dmax, agree = check_parity(reference[masks], runner, x, m, batch)
+            parity[name] = {"max_abs_dlogit": dmax, "label_agreement": agree, "parity_masks": masks}
+        rows = []
+        for b in batch_sizes:
+            x = rng.standard_normal((b, length, d), dtype=np.float32)
+            mask = np.ones((b, length), np.float32)
+            group = []
+            for name, runner in runners.items():
+                stats = time_calls(lambda r=runner, x=x, m=mask: r.logits(x, m), warmup, repeats)
+                group.append({"path": name, "batch": b, **stats, "per_utterance_ms": stats["p50_ms"] / b,
+                              **parity[name]})
+            ref_ms = group[0]["p50_ms"]
+            for r in group:
+                r["ratio_to_reference"] = r["p50_ms"] / ref_ms
+            rows += group
+    return rows
+
+
 class _device:
     """``tf.device`` for TensorFlow; a no-op elsewhere (JAX places on its default device)."""
 
@@ -507,6 +626,8 @@ def run(args: argparse.Namespace) -> int:
     if args.layers:
         table = flops_per_utterance(cfg, model=model)
         layers = layer_profile(model, cfg, max(batch_sizes), warmup, repeats, table)
+    compared = (reference_comparison(model, cfg, batch_sizes, warmup, repeats, args.cores)
+                if args.reference else [])
     roof = matmul_gflops()
     sized = [] if args.no_paper_size else paper_size(paper_size_models(cfg), batch_sizes, warmup, repeats, roof,
                                                      args.cores)
@@ -521,6 +642,7 @@ def run(args: argparse.Namespace) -> int:
         "end_to_end_breakdown_ms": parts,
         "layer_profile": layers,
         "targets": targets(rows, e2e, flops, roof),
+        "reference": compared,
         "paper_size": sized,
         "paper_size_summary": describe_paper_size(sized, info),
         "paper_table_6_1": [{"platform": p, "batch": b, "latency_ms": ms}
@@ -574,6 +696,12 @@ def format_report(report: dict) -> str:
     if report.get("layer_profile"):
         lines += ["", f"compiled forward pass by stage, batch {max(r['batch'] for r in report['model_only'])}:",
                   pd.DataFrame(report["layer_profile"]).round(3).to_string(index=False)]
+    if report.get("reference"):
+        cols = ["path", "batch", "p50_ms", "p90_ms", "best_ms", "ratio_to_reference", "max_abs_dlogit",
+                "label_agreement", "parity_masks"]
+        lines += ["", "beside the plain build (no masking; ratio = p50 / the plain build's p50 at the same batch; "
+                  "parity against sernet's compiled float32 path):",
+                  pd.DataFrame(report["reference"])[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")]
     lines += ["", "paper Table 6.1 (ms):", pd.DataFrame(report["paper_table_6_1"]).to_string(index=False)]
     if report.get("paper_size"):
         cols = ["model", "parameters", "gflop_per_utterance", "device", "batch", "p50_ms", "p90_ms", "best_ms",
