@@ -1,4 +1,4 @@
-"""Benchmarks: ``sernet bench features|train|latency``.
+"""Benchmarks: ``sernet bench features|train|latency|serve``.
 
 Each benchmark is a module ``sernet.bench.<name>`` exposing ``add_arguments(parser)`` (its options; ``--json``
 is added for it) and ``run(args) -> int``. It prints a human table, or one JSON object with ``--json``, and
@@ -7,7 +7,7 @@ never asserts a timing. ``sernet.cli.bench`` registers every module of :data:`BE
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("features", "train", "latency")
+BENCHMARKS: tuple[str, ...] = ("features", "train", "latency", "serve")
 
 
 def format_table(rows: list[dict], columns: list[str]) -> str:
