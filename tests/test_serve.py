@@ -462,3 +462,28 @@ def test_bench_serve_json_with_a_tiny_model(setup, tmp_path, capsys):
     assert phases["malformed"]["malformed_rejected"] == phases["malformed"]["malformed_sent"]
     assert phases["overload"]["status_counts"].get("503", 0) > 0  # 6 clients against a queue of 2
     assert report["offline"]["clips_per_s"] > 0 and report["rss_mb"]
+
+
+def test_a_failing_model_is_a_logged_500_and_the_next_request_is_served(setup, caplog):
+    cfg, predictor, y = setup
+    import copy
+
+    class Flaky:
+        calls = 0
+
+        def logits(self, x, m):
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise RuntimeError("kernel exploded")
+            return predictor.runner.logits(x, m)
+
+    p = copy.copy(predictor)
+    p.runner = Flaky()
+    with caplog.at_level("INFO", logger="sernet"), TestClient(create_app(p, cfg)) as c:
+        bad, good = post(c, wav(y[:SR])), post(c, wav(y[:SR]))
+    assert bad.status_code == 500 and bad.json()["error"]["code"] == "internal"
+    assert "kernel exploded" not in bad.text  # no internals to the client
+    assert good.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "sernet.serve"]
+    assert any('"POST /v1/predict" 500' in ln for ln in lines) and any('"POST /v1/predict" 200' in ln for ln in lines)
+    assert any("kernel exploded" in (r.exc_text or "") or r.exc_info for r in caplog.records if r.levelname == "ERROR")
