@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,8 +40,19 @@ def _has_verdict(nb_path: Path) -> bool:
                for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []))
 
 
-# The chapter page the browser opens: the first whose committed outputs hold a sound and a verdict.
-AUDIO_CHAPTER = next((nb for nb in NOTEBOOKS if "<audio" in _html_outputs(nb) and _has_verdict(nb)), None)
+def _has_figure(nb_path: Path) -> bool:
+    nb = nbformat.read(nb_path, as_version=4)
+    return any("image/png" in out.get("data", {}) for cell in nb.cells if cell.cell_type == "code"
+               for out in cell.get("outputs", []))
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+# The chapter page the browser opens: the first whose committed outputs hold a figure, a sound and a verdict.
+AUDIO_CHAPTER = next((nb for nb in NOTEBOOKS if "<audio" in _html_outputs(nb) and _has_verdict(nb)
+                      and _has_figure(nb)), None)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +70,7 @@ def book(tmp_path_factory) -> Path:
 def test_every_chapter_paper_and_api_page_is_built(book: Path):
     assert NOTEBOOKS, "no chapter notebooks"
     for nb in NOTEBOOKS:
-        page = (book / "chapters" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        page = _text((book / "chapters" / f"{nb.stem}.html").read_text(encoding="utf-8"))
         assert "Run it yourself" in page and f"python tools/chapters.py {nb.name[:2]}" in page, nb.name
         assert f"--output-dir chapters/full chapters/{nb.name}" in page, nb.name
     paper = (book / "paper.html").read_text(encoding="utf-8")
@@ -67,7 +79,7 @@ def test_every_chapter_paper_and_api_page_is_built(book: Path):
     for title, _, _ in site.STAGES:
         assert title in api, title
     # A module page holds its docstring's functions, with the anchors the chapters link to.
-    verdicts = (book / "api" / "sernet.analysis.verdicts.html").read_text(encoding="utf-8")
+    verdicts = (book / "api" / "analysis.html").read_text(encoding="utf-8")
     assert 'id="sernet.analysis.verdicts.Verdict"' in verdicts
     index = (book / "index.html").read_text(encoding="utf-8")
     for nb in NOTEBOOKS:
@@ -87,9 +99,10 @@ def test_pages_in_headless_chromium(book: Path):
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 
     if AUDIO_CHAPTER is None:
-        pytest.skip("no committed chapter has both an audio player and a printed verdict")
+        pytest.skip("no committed chapter has a figure, an audio player and a printed verdict")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -103,6 +116,7 @@ def test_pages_in_headless_chromium(book: Path):
         assert any(href and href.endswith(f"chapters/{AUDIO_CHAPTER.stem}.html") for href in nav), nav
 
         driver.get((book / "chapters" / f"{AUDIO_CHAPTER.stem}.html").as_uri())
+        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
         figures = driver.find_elements(By.CSS_SELECTOR, "article img")
         assert figures, "no figure on the chapter page"
         assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)

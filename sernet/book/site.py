@@ -165,16 +165,16 @@ def shadowed_modules(modules: list[str]) -> set[str]:
     return hidden
 
 
-def _module_page(module: str, no_index: bool = False) -> str:
-    note = (f"`{module}` is also the name of a function of its package, so this page has no index entries."
-            f"\n\n" if no_index else "")
-    return (f"# `{module}`\n\n{note}```{{eval-rst}}\n.. automodule:: {module}\n   :members:\n"
+def _module_section(module: str, no_index: bool = False) -> str:
+    note = (f"`{module}` is also the name of a function of its package, so this section has no index "
+            f"entries.\n\n" if no_index else "")
+    return (f"## `{module}`\n\n{note}```{{eval-rst}}\n.. automodule:: {module}\n   :members:\n"
             f"   :undoc-members:\n   :show-inheritance:\n   :ignore-module-all:\n"
             f"{'   :no-index:' + chr(10) if no_index else ''}```\n")
 
 
 def write_api_pages(api_dir: Path) -> dict[str, list[str]]:
-    """Write the API reference: an index, one page per stage and one autodoc page per module.
+    """Write the API reference: an index and one page per stage, holding the autodoc of its modules.
 
     Parameters
     ----------
@@ -195,17 +195,15 @@ def write_api_pages(api_dir: Path) -> dict[str, list[str]]:
         grouped[stage_of(module) or ""].append(module)
     index = ["# API reference", "",
              "Generated from the package's docstrings, grouped by stage in the order data flows: a stage "
-             "imports the stages above it, never below.", "", "```{toctree}", ":maxdepth: 1", ""]
+             "imports the stages above it, never below.", "", "```{toctree}", ":maxdepth: 2", ""]
     for title, sentence, _ in STAGES:
         slug = title.lower().replace(" ", "-")
         index.append(slug)
         lines = [f"# {title}", "", sentence, "", "```{eval-rst}", ".. autosummary::", ""]
-        lines += [f"   {m}" for m in grouped[title]]
-        lines += ["```", "", "```{toctree}", ":hidden:", ""] + grouped[title] + ["```", ""]
+        lines += [f"   {m}" for m in grouped[title] if m not in hidden]
+        lines += ["```", ""]
+        lines += [_module_section(m, m in hidden) for m in grouped[title]]
         (api_dir / f"{slug}.md").write_text("\n".join(lines), encoding="utf-8")
-        for module in grouped[title]:
-            (api_dir / f"{module}.md").write_text(_module_page(module, module in hidden),
-                                                     encoding="utf-8")
     index += ["```", ""]
     (api_dir / "index.md").write_text("\n".join(index), encoding="utf-8")
     return grouped
