@@ -362,7 +362,8 @@ def machine() -> dict[str, Any]:
 def collect(cfg: Config, *, name: str = "study", command: str = "", wall_s: float | None = None,
             out_dir: str | Path = RESULTS_DIR) -> dict[str, Any]:
     """Compute every verdict from the finished runs and write ``<out_dir>/<name>.json`` and ``.md``."""
-    from sernet.train.run_dir import atomic_write_text, git_commit
+    from sernet.artifacts import atomic_write_text
+    from sernet.train.run_dir import git_commit
 
     store = workspace.feature_store(cfg)
     seeds = list(cfg.train.ablation_seeds)

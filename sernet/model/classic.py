@@ -39,11 +39,12 @@ import numpy as np
 import pandas as pd
 
 from sernet.analysis.metrics import evaluate_predictions, evaluate_probabilities
+from sernet.artifacts import atomic_write_bytes, atomic_write_text
 from sernet.config import Config
 from sernet.errors import ConfigError, SernetError
 from sernet.features import egemaps
 from sernet.labels import NUM_CLASSES
-from sernet.train.run_dir import RunDir, atomic_write_bytes, atomic_write_text
+from sernet.train.run_dir import RunDir
 from sernet.train.trainer import TrainResult, predictions_frame
 
 CLASSIC_VERSION: int = 1

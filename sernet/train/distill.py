@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 
 from sernet.analysis.metrics import evaluate_probabilities
+from sernet.artifacts import atomic_write_text
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config, override
 from sernet.errors import ConfigError, SernetError
 from sernet.labels import classes_of
 from sernet.train.augment import MaskSpec, SpecAugment
 from sernet.train.batches import split_batches
-from sernet.train.run_dir import RunDir, atomic_write_text
+from sernet.train.run_dir import RunDir
 from sernet.train.schedule import make_optimizer
 from sernet.train.trainer import (
     TrainResult,

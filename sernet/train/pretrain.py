@@ -40,12 +40,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sernet.artifacts import atomic_write_bytes, atomic_write_text
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import ConfigError, SernetError
 from sernet.features import layout
 from sernet.train.batches import FeatureBatches
-from sernet.train.run_dir import RunDir, atomic_write_bytes, atomic_write_text
+from sernet.train.run_dir import RunDir
 from sernet.train.schedule import make_optimizer
 from sernet.train.trainer import TrainState, set_precision
 

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from sernet.artifacts import atomic_write_text
 from sernet.config import Config
 from sernet.errors import SernetError
 
@@ -52,23 +51,6 @@ def config_from_dict(data: dict[str, Any]) -> Config:
         return dataclasses.replace(template, **changes)
 
     return build(Config(), data)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace`` (never a torn file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 def git_commit() -> str | None:

@@ -37,13 +37,14 @@ import pandas as pd
 from sernet import progress
 from sernet.analysis.dimensions import dimension_metrics
 from sernet.analysis.metrics import evaluate_probabilities
+from sernet.artifacts import atomic_write_text
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
 from sernet.labels import classes_of
 from sernet.train.augment import MaskSpec, training_model
 from sernet.train.batches import FeatureBatches, split_batches, store_dimensions
-from sernet.train.run_dir import RunDir, atomic_write_text
+from sernet.train.run_dir import RunDir
 from sernet.train.schedule import make_optimizer
 
 TRAINER_VERSION = 2
