@@ -98,3 +98,60 @@ def test_cli_bench_latency_paper_size_section(capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "paper-size SER-Net beside Table 6.1" in out and "k=16 (2.3 M parameters)" in out
+
+
+def test_plain_build_has_sernets_parameters_and_logits_on_full_windows():
+    import numpy as np
+
+    from sernet.backend import keras
+    from sernet.bench.reference import PlainRunner, copy_weights, plain_sernet
+    from sernet.deploy.runners import KerasRunner
+
+    cfg = tiny_cfg()
+    keras().utils.set_random_seed(0)
+    model, plain = build_sernet(cfg), plain_sernet(cfg)
+    assert plain.count_params() == model.count_params()
+    assert [t.name for t in plain.inputs] == ["features"]  # no mask input
+    copy_weights(model, plain)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 40, 268), dtype=np.float32)
+    full, ragged = np.ones((3, 40), np.float32), np.ones((3, 40), np.float32)
+    ragged[:, 25:] = 0
+    sernet_runner, plain_runner = KerasRunner(model, 40), PlainRunner(plain, 40)
+    np.testing.assert_allclose(plain_runner.logits(x, full), sernet_runner.logits(x, full), atol=1e-5)
+    # without a mask the plain build sees the padded frames: on padded windows it is not SER-Net
+    x_pad = x.copy()
+    x_pad[:, 25:] = 5.0
+    assert np.max(np.abs(plain_runner.logits(x_pad, ragged) - sernet_runner.logits(x_pad, ragged))) > 1e-3
+
+
+def test_plain_build_rejects_an_ablation_and_copy_weights_a_mismatch():
+    from sernet.bench.reference import copy_weights, plain_sernet
+    from sernet.errors import SernetError
+
+    with pytest.raises(SernetError, match="paper's full diagram"):
+        plain_sernet(tiny_cfg(**{"model.pooling": "mean"}))
+    with pytest.raises(SernetError, match="copy_weights"):
+        copy_weights(build_sernet(tiny_cfg()), plain_sernet(tiny_cfg(**{"model.channels": 32})))
+
+
+def test_cli_bench_latency_reference_section(capsys):
+    from sernet.bench.latency import REFERENCE_PATHS
+
+    sets = [a for k, v in TINY_MODEL.items()
+            for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+    args = [*sets, "--set", "features.max_length=40", "bench", "latency", "--paths", "compiled", "--batch-sizes",
+            "1,2", "--repeats", "1", "--warmup", "1", "--no-end-to-end", "--no-paper-size", "--reference"]
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["reference"]
+    assert [(r["path"], r["batch"]) for r in rows] == [(p, b) for b in (1, 2) for p in REFERENCE_PATHS]
+    for r in rows:
+        assert r["p90_ms"] >= r["p50_ms"] >= r["best_ms"] > 0 and r["ratio_to_reference"] > 0
+        assert 0.0 <= r["label_agreement"] <= 1.0 and r["max_abs_dlogit"] >= 0.0
+        assert r["parity_masks"] == ("full" if r["path"].startswith("reference") else "ragged")
+    by = {(r["path"], r["batch"]): r for r in rows}
+    assert by[("reference", 1)]["ratio_to_reference"] == 1.0
+    # float32 paths are sernet's model to float32 rounding; the plain build too, on full windows
+    for path in ("reference", "compiled", "xla", "onnx_fp32"):
+        assert by[(path, 1)]["max_abs_dlogit"] <= 1e-4 and by[(path, 1)]["label_agreement"] == 1.0
+    assert by[("compiled_bf16", 1)]["max_abs_dlogit"] > 0  # reduced precision is not float32
