@@ -282,6 +282,9 @@ class DeployConfig:
     calibration_samples: int = 128
     int8_min_agreement: float = 0.99
     onnx_optimization: OnnxOptimization = "all"
+    # ONNX Runtime's worker threads spin while waiting for work: faster on an idle machine, slower on a
+    # shared one (measured in chapters/08_deployment.py); off by default.
+    onnx_allow_spinning: bool = False
 
 
 @dataclass(frozen=True)

@@ -412,15 +412,15 @@ def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -
     fp32 = export_onnx(model, tmp / "model.onnx", length, cfg.deploy.onnx_opset)
     reader = WindowCalibration(*calibration, max(cfg.deploy.bench_batch_sizes), mask_dtype(model))
     int8 = quantize_onnx_int8(fp32, tmp / "model_int8.onnx", reader, cfg.deploy.onnx_int8_ops)
-    opt = cfg.deploy.onnx_optimization
+    opt, spin = cfg.deploy.onnx_optimization, cfg.deploy.onnx_allow_spinning
     return {
         "reference": PlainRunner(plain, length),
         "reference_bf16": PlainRunner(plain_bf16, length),
         "compiled": KerasRunner(model, length, "compiled"),
         "xla": KerasRunner(model, length, "xla"),
         "compiled_bf16": KerasRunner(bf16_twin(model, cfg), length, "compiled"),
-        "onnx_fp32": OnnxRuntimeRunner(fp32, num_threads=threads, optimization=opt),
-        "onnx_int8": OnnxRuntimeRunner(int8, num_threads=threads, optimization=opt),
+        "onnx_fp32": OnnxRuntimeRunner(fp32, num_threads=threads, optimization=opt, allow_spinning=spin),
+        "onnx_int8": OnnxRuntimeRunner(int8, num_threads=threads, optimization=opt, allow_spinning=spin),
     }
 
 

@@ -319,7 +319,8 @@ def runner_for(fmt: str, path: str | Path, cfg: Config | None = None):
     if fmt == "saved_model":
         return SavedModelRunner(path)
     if fmt.startswith("onnx"):
-        return OnnxRuntimeRunner(path, optimization=cfg.deploy.onnx_optimization if cfg else "all")
+        return OnnxRuntimeRunner(path, optimization=cfg.deploy.onnx_optimization if cfg else "all",
+                                 allow_spinning=cfg.deploy.onnx_allow_spinning if cfg else False)
     return LiteRTRunner(path)
 
 

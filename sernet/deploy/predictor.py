@@ -284,7 +284,8 @@ class Predictor:
             from sernet.deploy.runners import OnnxRuntimeRunner
 
             cfg, mean, std = read_metadata(path.parent)
-            runner = OnnxRuntimeRunner(path, num_threads=num_threads, optimization=cfg.deploy.onnx_optimization)
+            runner = OnnxRuntimeRunner(path, num_threads=num_threads, optimization=cfg.deploy.onnx_optimization,
+                                       allow_spinning=cfg.deploy.onnx_allow_spinning)
             return cls(runner, cfg, mean, std, classes=read_classes(path.parent))
         if path.is_dir() and (path / "saved_model.pb").exists():
             meta = path if (path / CONFIG_FILE).exists() else path.parent

@@ -206,6 +206,8 @@ class OnnxRuntimeRunner:
         Intra-op threads (None: ONNX Runtime's default, one per physical core).
     optimization : {"disable", "basic", "extended", "layout", "all"}
         Graph optimisation level (``cfg.deploy.onnx_optimization``).
+    allow_spinning : bool
+        Let idle worker threads spin (``session.intra_op.allow_spinning``; ``cfg.deploy.onnx_allow_spinning``).
 
     Raises
     ------
@@ -220,7 +222,8 @@ class OnnxRuntimeRunner:
     (4, 8)
     """
 
-    def __init__(self, path: str | Path, num_threads: int | None = None, optimization: str = "all") -> None:
+    def __init__(self, path: str | Path, num_threads: int | None = None, optimization: str = "all",
+                 allow_spinning: bool = False) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -238,6 +241,7 @@ class OnnxRuntimeRunner:
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
             options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
         options.log_severity_level = 3  # errors only
         try:
             self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
