@@ -450,6 +450,7 @@ def test_bench_serve_json_with_a_tiny_model(setup, tmp_path, capsys):
 
     argv = ["-q", "--set", "serve.bench_clients=2", "--set", "serve.bench_overload_clients=6",
             "--set", "serve.queue_size=2", "--set", "serve.bench_clip_lengths_s=0.5,1.5",
+            "--set", "serve.bench_offline_s=0.5",
             "bench", "serve", "--model", str(run), "--seconds", "1", "--json"]
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
@@ -462,6 +463,7 @@ def test_bench_serve_json_with_a_tiny_model(setup, tmp_path, capsys):
     assert phases["malformed"]["malformed_rejected"] == phases["malformed"]["malformed_sent"]
     assert phases["overload"]["status_counts"].get("503", 0) > 0  # 6 clients against a queue of 2
     assert report["offline"]["clips_per_s"] > 0 and report["rss_mb"]
+    assert report["server_shutdown"]["graceful"] is True  # SIGTERM: in-flight finished, worker stopped
 
 
 def test_a_failing_model_is_a_logged_500_and_the_next_request_is_served(setup, caplog):

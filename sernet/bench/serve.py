@@ -50,6 +50,7 @@ THROUGHPUT_GOAL = 0.8  # of the offline batched predictor's clips per second (is
 PERCENTILES = (50, 95, 99)
 SERVER_CMD = "import sys; from sernet.cli import main; sys.exit(main())"
 LISTENING = "listening on "
+WARMUP_S = 2.0  # untimed requests before the first phase (the server compiles its batch shapes)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,7 +220,17 @@ class RssSampler(threading.Thread):
             self.stop.wait(self.interval)
 
 
-def start_server(model: Path, args: argparse.Namespace, timeout_s: float) -> tuple[subprocess.Popen, str]:
+@dataclass
+class ServerProcess:
+    """A ``sernet serve`` subprocess, its URL and its stderr lines (drained all along: a full pipe would
+    stall the server)."""
+
+    proc: subprocess.Popen
+    url: str = ""
+    stderr_lines: list[str] = field(default_factory=list)
+
+
+def start_server(model: Path, args: argparse.Namespace, timeout_s: float) -> ServerProcess:
     cmd = [sys.executable, "-c", SERVER_CMD, "-q"]
     if getattr(args, "profile", None):
         cmd += ["--profile", args.profile]
@@ -228,12 +239,14 @@ def start_server(model: Path, args: argparse.Namespace, timeout_s: float) -> tup
     cmd += ["--set", "serve.access_log=false", "serve", str(model), "--host", "127.0.0.1", "--port", "0"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
+    server = ServerProcess(proc)
 
-    def read_stdout() -> None:
-        for line in proc.stdout:
-            lines.append(line)
+    def drain(stream, into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
 
-    threading.Thread(target=read_stdout, daemon=True).start()
+    threading.Thread(target=drain, args=(proc.stdout, lines), daemon=True).start()
+    threading.Thread(target=drain, args=(proc.stderr, server.stderr_lines), daemon=True).start()
     deadline = time.monotonic() + timeout_s
     url = None
     while time.monotonic() < deadline and proc.poll() is None:
@@ -244,7 +257,8 @@ def start_server(model: Path, args: argparse.Namespace, timeout_s: float) -> tup
         time.sleep(0.05)
     if url is None:
         proc.kill()
-        err = proc.stderr.read()[-2000:] if proc.stderr else ""
+        proc.wait(timeout_s)
+        err = "".join(server.stderr_lines)[-2000:]
         from sernet.errors import SernetError
 
         raise SernetError(f"sernet serve {model} did not come up within {timeout_s:g} s: {err}")
@@ -253,7 +267,8 @@ def start_server(model: Path, args: argparse.Namespace, timeout_s: float) -> tup
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/health", timeout=timeout_s).status_code == 200:
-                return proc, url
+                server.url = url
+                return server
         except httpx.HTTPError:
             time.sleep(0.05)
     proc.kill()
@@ -262,27 +277,39 @@ def start_server(model: Path, args: argparse.Namespace, timeout_s: float) -> tup
     raise SernetError(f"sernet serve {model}: /health did not answer within {timeout_s:g} s")
 
 
-def stop_server(proc: subprocess.Popen, timeout_s: float) -> int:
-    """SIGTERM (graceful: in-flight requests finish), then wait; SIGKILL only past ``timeout_s``."""
+def stop_server(server: ServerProcess, timeout_s: float) -> dict[str, Any]:
+    """SIGTERM, then wait (SIGKILL only past ``timeout_s``). ``graceful``: the server logged that its
+    in-flight requests finished and its model worker stopped (uvicorn then re-raises the SIGTERM, so the exit
+    code is -15)."""
+    from sernet.deploy.serve.app import SHUTDOWN_MESSAGE
+
+    proc = server.proc
     proc.send_signal(signal.SIGTERM)
     try:
-        return proc.wait(timeout_s)
+        code = proc.wait(timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait()
+        code = proc.wait()
+    time.sleep(0.1)  # the stderr reader catches up
+    return {"exit_code": code, "graceful": any(SHUTDOWN_MESSAGE in ln for ln in server.stderr_lines)}
 
 
-def offline_throughput(predictor, clips: list[Clip], repeats: int) -> dict[str, Any]:
-    """The offline batched predictor on the same clips: clips per second and audio seconds per second."""
+def offline_throughput(predictor, clips: list[Clip], min_seconds: float) -> dict[str, Any]:
+    """The offline batched predictor on the same clips: ``Predictor.predict`` on the list of clips, repeated
+    until ``min_seconds`` have passed; clips per second and audio seconds per second."""
     import soundfile as sf
 
-    audio = [sf.read(io.BytesIO(c.body), dtype="float32")[0] for c in clips] * repeats
-    predictor.predict(audio[: len(clips)])  # warm-up (compilation)
-    t0 = time.perf_counter()
-    predictor.predict(audio)
-    wall = time.perf_counter() - t0
-    return {"clips": len(audio), "seconds": round(wall, 3), "clips_per_s": round(len(audio) / wall, 3),
-            "audio_s_per_s": round(sum(len(a) for a in audio) / predictor.cfg.features.sample_rate_hz / wall, 3)}
+    audio = [sf.read(io.BytesIO(c.body), dtype="float32")[0] for c in clips]
+    predictor.predict(audio)  # warm-up (compilation)
+    n, wall = 0, 0.0
+    while wall < min_seconds or n == 0:
+        t0 = time.perf_counter()
+        predictor.predict(audio)
+        wall += time.perf_counter() - t0
+        n += 1
+    total_s = n * sum(len(a) for a in audio) / predictor.cfg.features.sample_rate_hz
+    return {"clips": n * len(audio), "seconds": round(wall, 3), "clips_per_s": round(n * len(audio) / wall, 3),
+            "audio_s_per_s": round(total_s / wall, 3)}
 
 
 # ------------------------------------------------------------------------------------------------ run
@@ -301,15 +328,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     clips = make_clips(cfg)
     bad = malformed_clips(cfg.features.sample_rate_hz)
     predictor = Predictor.load(model)
-    repeats = max(1, int(np.ceil(clients * 2 / len(clips))))
-    offline = offline_throughput(predictor, clips, repeats)
+    offline = offline_throughput(predictor, clips, min(s.bench_offline_s, seconds))
     del predictor
-    proc, url = start_server(model, args, s.timeout_s)
-    sampler = RssSampler(proc.pid, s.bench_rss_interval_s)
+    server = start_server(model, args, s.timeout_s)
+    url = server.url
+    sampler = RssSampler(server.proc.pid, s.bench_rss_interval_s)
     sampler.start()
     phases = []
     try:
-        run_phase(url, "warmup", 1, min(seconds, 1.0), clips, bad, 0.0, s.timeout_s)
+        run_phase(url, "warmup", clients, min(seconds, WARMUP_S), clips, bad, 0.0, s.timeout_s)  # compile, warm
         plan = (("clean", clients, 0.0), ("malformed", clients, s.bench_malformed_fraction),
                 ("overload", overload, 0.0))
         for name, n, fraction in plan:
@@ -322,7 +349,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             phases.append(summary)
     finally:
         sampler.phase = "shutdown"
-        code = stop_server(proc, s.shutdown_timeout_s + s.timeout_s)
+        shutdown = stop_server(server, s.shutdown_timeout_s + s.timeout_s)
         sampler.stop.set()
         sampler.join()
     clean = next(p for p in phases if p["phase"] == "clean")
@@ -336,7 +363,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                      "malformed_fraction": s.bench_malformed_fraction},
         "offline": offline, "phases": phases,
         "throughput_vs_offline": None if ratio is None else round(ratio, 3), "throughput_goal": THROUGHPUT_GOAL,
-        "rss_mb": [list(x) for x in sampler.samples], "server_exit_code": code,
+        "rss_mb": [list(x) for x in sampler.samples], "server_shutdown": shutdown,
     }
 
 
@@ -356,5 +383,6 @@ def run(args: argparse.Namespace) -> int:
           f"({off['clips']} clips)")
     print(format_table(report["phases"], cols))
     print(f"clean throughput / offline: {report['throughput_vs_offline']} (goal >= {THROUGHPUT_GOAL}); "
-          f"server exit code after SIGTERM: {report['server_exit_code']}")
+          f"SIGTERM: graceful shutdown logged: {report['server_shutdown']['graceful']}, exit code "
+          f"{report['server_shutdown']['exit_code']}")
     return 0

@@ -70,6 +70,7 @@ STATIC_FILES = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/ja
 UPLOAD_FIELD = "file"
 MAX_FORM_FIELDS = 8  # a form with more parts than this is not an upload
 RAW_TYPES = ("audio/", "application/octet-stream")
+SHUTDOWN_MESSAGE = "shut down: in-flight requests finished, model worker stopped"
 WS_BAD_DATA, WS_POLICY, WS_TOO_BIG, WS_TRY_LATER = 1007, 1008, 1009, 1013
 
 
@@ -451,6 +452,7 @@ def create_app(predictor_or_path: Predictor | str | Path, cfg: Config | None = N
         import anyio
 
         await anyio.to_thread.run_sync(state.batcher.close, state.settings.shutdown_timeout_s)
+        log.info(SHUTDOWN_MESSAGE)
 
     routes = [Route(path, static, methods=["GET"]) for path in STATIC_FILES]
     routes += [Route("/health", health, methods=["GET"]), Route("/v1/model", model, methods=["GET"]),
