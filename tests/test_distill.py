@@ -15,7 +15,7 @@ from sernet.errors import ConfigError, SernetError
 from sernet.features.cache import FeatureStore
 from sernet.labels import EMOTIONS
 from sernet.model import build_sernet
-from sernet.train import RunDir, train
+from sernet.train import RunDir, TrainResult
 from sernet.train.distill import (
     check_student_size,
     count_params,
@@ -90,12 +90,26 @@ def _store(n=48, seed=0):
     return FeatureStore.from_arrays(frames, labels, speakers=speakers)
 
 
+def _teacher_run(cfg, store, path):
+    """A finished run directory holding an untrained SER-Net (the distillation's mechanics need no trained
+    teacher; tests/test_train.py covers training)."""
+    run = RunDir(path)
+    keras().utils.set_random_seed(1)
+    model = build_sernet(cfg, len(store.classes))
+    run.write_config(cfg, classes=list(store.classes))
+    run.write_norm_stats(store.norm_mean, store.norm_std)
+    model.save(run.model_file)
+    run.metrics_json.write_text("{}")
+    run.history_csv.write_text("epoch\n")
+    return TrainResult.load(run)
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("distill")
     store = _store()
     cfg = tiny_config(**{"train.epochs": 1}, **STUDENT)
-    teacher = train(cfg, store, root / "teacher", verbose=0)
+    teacher = _teacher_run(cfg, store, root / "teacher")
     before = [w.copy() for w in teacher.load_model().get_weights()]
     student = distill(cfg, store, teacher.run_dir.path, root / "student")
     return {"cfg": cfg, "store": store, "teacher": teacher, "student": student, "before": before, "root": root}
