@@ -292,6 +292,8 @@ def _compiled(cfg: Config, n_classes: int, steps_per_epoch: int, policy: str):
         model, cached_classifier, optimizer_init = _COMPILED[key]
         for target, source in zip(model.variables, fresh.variables, strict=True):
             target.assign(source.value)
+        for target, source in zip(cached_classifier.variables, classifier.variables, strict=True):
+            target.assign(source.value)  # the head layers too (pooling, dense, logits: fresh under this seed)
         for target, value in zip(model.optimizer.variables, optimizer_init, strict=True):
             target.assign(value)
         return model, cached_classifier
