@@ -268,10 +268,10 @@ def _on_builder_inited(app) -> None:
 
 def _on_doctree_read(app, doctree: nodes.document) -> None:
     docname = app.env.docname
+    _mark_claims(doctree)
     if docname not in BOOK["chapters"]:
         return
     _link_literals(doctree)
-    _mark_claims(doctree)
     _mark_verdicts(doctree)
     top = next(iter(doctree.findall(nodes.section)), None)
     if top is None:
