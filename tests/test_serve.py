@@ -299,11 +299,15 @@ def test_full_queue_is_503_with_retry_after(setup):
         t.start()
         assert p.runner.entered.wait(30)
         second = post(c, wav(y[:SR]))
+        with c.websocket_connect("/v1/stream") as ws:  # a stream is refused too, with "try again later"
+            ws.send_json({"type": "start", "sample_rate_hz": SR, "encoding": "float32"})
+            refused = ws.receive_json()
         p.runner.release.set()
         t.join(30)
     assert second.status_code == 503 and second.headers["retry-after"] == "3"
     assert second.json()["error"]["code"] == "busy"
     assert first["r"].status_code == 200
+    assert refused["type"] == "error" and refused["code"] == "busy"
 
 
 # ----------------------------------------------------------------------------------------- streaming

@@ -16,7 +16,8 @@ synthetic demo recording, cycled), in three phases of ``--seconds`` each:
 
 Per phase: throughput (answered clips per second and seconds of audio per second), p50/p95/p99 latency of
 the successful well-formed requests, status counts, errors of well-formed requests (anything but 200, or 503
-in the overload phase, including timeouts and dropped connections), and the server's RSS sampled every
+in the overload phase, including timeouts and dropped connections), the CPU seconds the server used, and
+the server's RSS sampled every
 ``serve.bench_rss_interval_s`` (Linux ``/proc``). Before the server starts, the **offline** batched
 predictor (``Predictor.predict`` on a list of the same clips, in this process) sets the throughput to
 compare with: the issue's goal is >= 80 % of it. Timings depend on the machine and on what else runs on it;
@@ -136,17 +137,19 @@ def client_loop(url: str, clips: list[Clip], bad: list[Clip], fraction: float, d
             clip = bad[k % len(bad)] if fraction > 0 and rng.random() < fraction else clips[k % len(clips)]
             k += 1
             t0 = time.monotonic()
+            retry_after = 0.0
             try:
                 r = client.post("/v1/predict", content=clip.body, headers={"content-type": clip.content_type})
                 status = r.status_code
-                if status == 503:  # back off as told, but not past the phase
-                    wait = min(float(r.headers.get("retry-after", "0") or 0), deadline - time.monotonic())
-                    time.sleep(max(0.0, min(wait, 0.05)))
+                if status == 503:
+                    retry_after = float(r.headers.get("retry-after", "0") or 0)
             except httpx.HTTPError:
                 status = 0
+            latency_ms = (time.monotonic() - t0) * 1000.0
             with log.lock:
-                log.results.append(Result(t0, (time.monotonic() - t0) * 1000.0, status, clip.malformed,
-                                          clip.duration_s))
+                log.results.append(Result(t0, latency_ms, status, clip.malformed, clip.duration_s))
+            if retry_after:  # back off as told, but not past the phase
+                time.sleep(max(0.0, min(retry_after, deadline - time.monotonic())))
 
 
 def run_phase(url: str, name: str, clients: int, seconds: float, clips: list[Clip], bad: list[Clip],
@@ -211,6 +214,14 @@ class RssSampler(threading.Thread):
         except OSError:
             return None
         return None
+
+    def cpu_s(self) -> float | None:
+        """User + system CPU seconds the process has used (``/proc/PID/stat``)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -341,8 +352,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 ("overload", overload, 0.0))
         for name, n, fraction in plan:
             sampler.phase = name
+            cpu0 = sampler.cpu_s()
             log, t0, t1 = run_phase(url, name, n, seconds, clips, bad, fraction, s.timeout_s)
+            cpu1 = sampler.cpu_s()
             summary = summarize(name, log, t0, t1, n)
+            summary["server_cpu_s"] = None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 2)
             rss = [mb for _, ph, mb in sampler.samples if ph == name]
             summary["rss_mb_start"], summary["rss_mb_end"] = (rss[0], rss[-1]) if rss else (None, None)
             summary["rss_mb_max"] = max(rss) if rss else None
@@ -375,7 +389,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report))
         return 0
     cols = ["phase", "clients", "requests", "ok", "throughput_rps", "audio_s_per_s", "p50_ms", "p95_ms", "p99_ms",
-            "errors_well_formed", "rejected_503", "malformed_sent", "malformed_rejected", "rss_mb_start",
+            "errors_well_formed", "rejected_503", "malformed_sent", "malformed_rejected", "server_cpu_s", "rss_mb_start",
             "rss_mb_end", "rss_mb_max"]
     off = report["offline"]
     print(f"sernet bench serve: {report['model']} on {report['machine']['cpu']} ({report['machine']['cores']} cores)")

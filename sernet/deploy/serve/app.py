@@ -25,7 +25,7 @@ Errors are JSON ``{"error": {"code": ..., "message": ...}}``: 400 malformed mult
 bearer token, 413 upload over ``serve.max_upload_bytes`` or audio over ``serve.max_duration_s``, 415 a content
 type that is not audio, 422 unusable audio (``code`` is the :class:`sernet.errors.AudioError` problem:
 ``unreadable``, ``empty``, ``non_finite``, ``too_short``, ...), 503 with ``Retry-After`` when
-``serve.queue_size`` requests are already in the server, 500 for anything unexpected (logged; the server
+``serve.queue_size`` requests and streams are already in the server, 500 for anything unexpected (logged; the server
 lives on). On the WebSocket an error is an ``{"type": "error", "code", "message"}`` message and a close code
 (1007 bad audio, 1008 token or protocol, 1009 too long, 1013 busy).
 
@@ -293,7 +293,7 @@ async def stream(ws: WebSocket) -> None:
     state = state_of(ws.app)
     s, p = state.settings, state.predictor
     await ws.accept()
-    sent = 0
+    sent, admitted = 0, False
     try:
         try:
             start = json.loads(await asyncio.wait_for(ws.receive_text(), s.timeout_s))
@@ -310,6 +310,11 @@ async def stream(ws: WebSocket) -> None:
                                 f"{list(s.stream_rates_hz)}")
         if encoding not in ENCODINGS:
             raise StreamProblem(WS_POLICY, "bad_encoding", f"encoding={encoding!r}: expected one of {list(ENCODINGS)}")
+        if state.admitted >= s.queue_size:
+            raise StreamProblem(WS_TRY_LATER, "busy", f"server busy: {state.admitted} requests and streams in "
+                                f"progress (queue_size={s.queue_size}); retry later")
+        state.admitted += 1
+        admitted = True
         rec = StreamingRecognizer(state.batched)
         resample = StreamResampler(int(rate), p.cfg.features.sample_rate_hz)
         limit = int(s.max_stream_s * p.cfg.features.sample_rate_hz)
@@ -318,7 +323,7 @@ async def stream(ws: WebSocket) -> None:
 
         async def push(y: np.ndarray) -> int:
             try:
-                estimates = await anyio.to_thread.run_sync(rec.push, y)
+                estimates = await anyio.to_thread.run_sync(rec.push, y, limiter=state.limiter())
             except QueueFull as exc:
                 raise StreamProblem(WS_TRY_LATER, "busy", f"server busy: {exc}") from None
             except AudioError as exc:
@@ -358,6 +363,9 @@ async def stream(ws: WebSocket) -> None:
             await ws.close(exc.close_code)
     except WebSocketDisconnect:
         return
+    finally:
+        if admitted:
+            state.admitted -= 1
 
 
 # --------------------------------------------------------------------------------------------- the app
