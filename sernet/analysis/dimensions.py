@@ -186,3 +186,77 @@ def metrics_table(metrics: dict) -> pd.DataFrame:  # noqa: F821 - pandas importe
     dimension, columns ``ccc``, ``pearson_r``, ``rmse``, ``n``."""
     names = [k for k in metrics if k != "mean_ccc"]
     return pd.DataFrame({name: metrics[name] for name in names}).T[[*DIMENSION_METRICS, "n"]]
+
+
+# ------------------------------------------------------------------------ Chapter 10: tasks over seeds
+TASK_VARIANTS: dict[str, dict[str, str]] = {"categorical": {}, "multitask": {"model.tasks": "multitask"}}
+"""The two arms of the single-task vs multi-task comparison (everything else equal)."""
+
+
+def comparison_config(cfg):
+    """``cfg`` with the comparison's epochs (``cfg.dimensional.epochs``; 0 keeps ``train.epochs``)."""
+    from sernet.config import override
+
+    epochs = cfg.dimensional.epochs or cfg.train.epochs
+    return override(cfg, {"train.epochs": epochs})
+
+
+def task_grid(cfg, *, store=None, workers: int | None = None) -> pd.DataFrame:
+    """Train (or load) both arms of :data:`TASK_VARIANTS` over ``cfg.dimensional.seeds``
+    (:func:`sernet.analysis.runs.run_grid`; cached runs are reused). One row per run, test-split metrics."""
+    from sernet.analysis import runs
+
+    return runs.run_grid(comparison_config(cfg), TASK_VARIANTS, cfg.dimensional.seeds, store=store,
+                         desc="tasks", workers=workers)
+
+
+def split_predictions(run_dir, split: str = "test") -> pd.DataFrame:
+    """The ``split`` rows of a run's ``predictions.csv``."""
+    from sernet.train.run_dir import RunDir
+
+    preds = pd.read_csv(RunDir(run_dir).predictions_csv)
+    return preds[preds["split"] == split].reset_index(drop=True)
+
+
+def seed_ccc(grid: pd.DataFrame, variant: str = "multitask") -> pd.DataFrame:
+    """Test CCC per dimension (columns) of every seed (rows) of ``variant``'s runs in ``grid``."""
+    rows = {}
+    for _, r in grid[grid["variant"] == variant].iterrows():
+        p = split_predictions(r["run"])
+        rows[int(r["seed"])] = concordance(p[[f"true_{d}" for d in DIMENSIONS]].to_numpy(),
+                                           p[[f"pred_{d}" for d in DIMENSIONS]].to_numpy())
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(DIMENSIONS)).sort_index()
+
+
+def uar_verdict(grid: pd.DataFrame, *, confidence: float = DEFAULT_CONFIDENCE):
+    """Does the dimensional task change categorical UAR? Welch interval over seeds of multitask − categorical
+    test UAR (points), judged by :func:`sernet.analysis.verdicts.difference_verdict`."""
+    from sernet.analysis.verdicts import difference_verdict, welch_interval
+
+    uar = {v: grid.loc[grid["variant"] == v, "UAR"].to_numpy() for v in TASK_VARIANTS}
+    interval = welch_interval(uar["multitask"], uar["categorical"], confidence=confidence)
+    return difference_verdict("multi-task vs categorical-only training", interval, measure="test UAR")
+
+
+def valence_gap_verdict(ccc: pd.DataFrame, *, confidence: float = DEFAULT_CONFIDENCE):
+    """Is valence harder than arousal? t interval over seeds of the paired difference arousal CCC − valence CCC,
+    judged by :func:`sernet.analysis.verdicts.difference_verdict` (unit: CCC)."""
+    from sernet.analysis.verdicts import difference_verdict, mean_interval
+
+    interval = mean_interval((ccc["arousal"] - ccc["valence"]).to_numpy(), confidence=confidence)
+    return difference_verdict("arousal CCC minus valence CCC (multi-task runs)", interval, measure="test CCC",
+                              unit="CCC")
+
+
+PUBLISHED_CONTEXT: list[dict[str, object]] = [
+    {"source": "Wagner et al. 2023, IEEE TPAMI 45(9) 'Dawn of the transformer era in speech emotion "
+               "recognition: closing the valence gap'",
+     "data": "MSP-Podcast (real podcast speech, listener ratings)",
+     "system": "wav2vec 2.0 / HuBERT fine-tuned on arousal, dominance, valence; audio only",
+     "figure": "valence CCC .638 (their abstract: the top audio-only valence result they knew of)"},
+    {"source": "Odyssey 2024 and Interspeech 2025 MSP-Podcast SER challenges, task 2",
+     "data": "MSP-Podcast challenge partitions",
+     "system": "emotional attribute prediction (arousal, valence, dominance, 1-7), ranked by CCC",
+     "figure": "leaderboards on the challenge pages (odyssey2024.org, lab-msp.com); not reproduced here"},
+]
+"""Published dimensional results on real data, quoted for context in Chapter 10 (different data: no verdict)."""
