@@ -22,6 +22,9 @@ pytest.importorskip("myst_nb", reason="the book needs the [book] extra (sphinx, 
 from sernet.book import site, sphinx_ext  # noqa: E402
 from sernet.errors import SernetError  # noqa: E402
 
+# MyST-Parser 5 still reads Sphinx APIs that Sphinx 11 removes: not ours to fix, and not what is tested here.
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = site.chapter_notebooks(ROOT)
 CHROMIUM = Path("/usr/bin/chromium")
