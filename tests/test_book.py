@@ -60,10 +60,7 @@ AUDIO_CHAPTER = next((nb for nb in NOTEBOOKS if "<audio" in _html_outputs(nb) an
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
-    try:
-        site.find_paper(ROOT)
-    except SernetError as exc:
-        pytest.skip(f"the book needs the paper's report beside the checkout: {exc}")
+    # No skip when the paper is missing: the book includes it, and CI has ../shared beside the clone.
     out = tmp_path_factory.mktemp("book")
     index = site.build_book(out, root=ROOT, strict=True)
     assert index == out / "index.html" and index.is_file()
