@@ -243,21 +243,8 @@ def test_cli_trains_a_tiny_multitask_run_and_evaluate_prints_ccc(tmp_path, capsy
     predictor = Predictor.load(run_dir)
     x = np.random.default_rng(0).normal(size=(2, 32, layout.N_STORED)).astype("float32")
     assert predictor.logits(x, np.ones((2, 32), "float32")).shape == (2, len(sernet.EMOTIONS) + 3)
+    pred = predictor.predict(synthetic.synthesize_utterance(0, tiny_config(**small))[0])  # a waveform in
+    assert set(pred.dimensions) == set(DIMENSIONS) and all(1 <= v <= 7 for v in pred.dimensions.values())
+    assert pred.label in sernet.EMOTIONS and set(pred.to_dict()["dimensions"]) == set(DIMENSIONS)
     with pytest.raises(SernetError, match="arousal"):
         sernet.train(tiny_config(**{"model.tasks": "multitask"}), FakeStore(), tmp_path / "no-ratings")
-
-
-def test_predictor_returns_the_dimensions():
-    from sernet.deploy.predictor import Predictor
-
-    cfg = tiny_config(**{"model.tasks": "multitask"})
-    model = build_sernet(cfg)
-    store = FakeStore()
-    predictor = Predictor.from_model(model, cfg, store.norm_mean, store.norm_std)
-    y, _ = synthetic.synthesize_utterance(0, sernet.config.load("smoke"))
-    pred = predictor.predict(y)
-    assert set(pred.dimensions) == set(DIMENSIONS)
-    assert all(1 <= v <= 7 for v in pred.dimensions.values())
-    assert pred.label in sernet.EMOTIONS and "dimensions" in pred.to_dict()
-    plain = Predictor.from_model(build_sernet(tiny_config()), tiny_config(), store.norm_mean, store.norm_std)
-    assert plain.predict(y).dimensions is None
