@@ -110,13 +110,20 @@ def test_pages_in_headless_chromium(book: Path):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
-        driver.get((book / "index.html").as_uri())
+        def opened(page: Path, selector: str) -> None:
+            """Load a page and wait (a loaded machine can be slow) until ``selector`` is in its DOM."""
+            driver.get(page.as_uri())
+            WebDriverWait(driver, 60).until(
+                lambda d: d.execute_script("return document.readyState") == "complete"
+                and d.find_elements(By.CSS_SELECTOR, selector),
+                message=f"{page}: no {selector} after 60 s")
+
+        opened(book / "index.html", "nav a.reference")
         assert "sernet" in driver.title
         nav = [a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "nav a.reference")]
         assert any(href and href.endswith(f"chapters/{AUDIO_CHAPTER.stem}.html") for href in nav), nav
 
-        driver.get((book / "chapters" / f"{AUDIO_CHAPTER.stem}.html").as_uri())
-        WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+        opened(book / "chapters" / f"{AUDIO_CHAPTER.stem}.html", "div.sernet-run")
         figures = driver.find_elements(By.CSS_SELECTOR, "article img")
         assert figures, "no figure on the chapter page"
         assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
