@@ -15,7 +15,7 @@ class FakeStore:
 
     def __init__(self, n: int = 96, seed: int = 0, min_frames: int = 20, max_frames: int = 48) -> None:
         rng = np.random.default_rng(seed)
-        self.n = n
+        self.n, self.seed = n, seed
         self.labels = (np.arange(n) % NUM_CLASSES).astype(np.int32)
         rng.shuffle(self.labels)
         self.splits = np.array(["train"] * n, dtype=object)
@@ -35,6 +35,10 @@ class FakeStore:
                                    "label": [sernet.EMOTIONS[c] for c in self.labels],
                                    "split": self.splits, "n_frames": self.lengths})
         self.path = "<fake>"
+
+    def identity(self) -> dict:
+        """What the store holds (``FeatureStore.identity``): the recipe of its random frames."""
+        return {"fake_store": {"n": self.n, "seed": self.seed, "lengths": [int(v) for v in self.lengths]}}
 
     def frames(self, i: int) -> np.ndarray:
         return self._frames[i]

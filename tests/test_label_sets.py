@@ -185,7 +185,7 @@ def test_reproduce_on_a_native_label_set(native, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SERNET_DATA", str(prepared))
     out = tmp_path / "report"
     code = cli_main([*tiny_cli_args(**{"train.epochs": 1}), "--set", f"home={cfg.home}", "reproduce",
-                     "--steps", "corpus,dataset,features,train,evaluate", "--out", str(out)])
+                     "--steps", "corpus,dataset,features,train,evaluate,report", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0
     assert "8 classes)" in text and "calm" in text and "no side-by-side shares" in text

@@ -75,8 +75,10 @@ def run_identity(cfg: Config, store=None, classes: Sequence[str] | None = None) 
     from sernet.backend import backend_name
 
     if store is not None:
+        from sernet.labels import classes_of
+
         data = store.identity()
-        classes = tuple(classes if classes is not None else store.classes)
+        classes = tuple(classes if classes is not None else classes_of(store))
     else:
         from sernet.labels import corpus_classes
 

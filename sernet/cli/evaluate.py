@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if args.run_dir and args.run_opt and Path(args.run_dir) != Path(args.run_opt):
         raise SernetError(f"two runs given: {args.run_dir} and --run {args.run_opt}")
-    run = RunDir(args.run_opt or args.run_dir or runs.run_path(cfg))
+    run = RunDir(args.run_opt or args.run_dir or runs.run_path(cfg, workspace.feature_store(cfg)))
     if not run.complete:
         raise SernetError(f"{run.path}: not a finished run (no model.keras/metrics.json); run `sernet train`")
     splits = ("val", "test") if args.split == "both" else (args.split,)

@@ -33,13 +33,12 @@ from sernet.data.corpora.base import Candidate, Dropped, PrepareError, PrepareSu
 from sernet.data.corpora.folder import (
     RESERVED_COLUMNS,
     SPEAKER_WARNING,
-    _sex,
-    audio_reason,
     corpus_name,
     custom_spec,
     finish_labels,
-    hidden_reason,
     normalise_label,
+    parse_sex,
+    skipped_file,
 )
 
 PARTITIONS: dict[str, str] = {
@@ -83,13 +82,9 @@ def scan_csv(
             dropped.append(Dropped(str(path), "duplicate_row", f"{where}: listed again (the first row is kept)"))
             continue
         seen.add(key)
-        why = hidden_reason(Path(path.name) if listed.is_absolute() else listed)  # not /home/u/.cache/...
-        if why:
-            dropped.append(Dropped(str(path), "hidden_file", why))
-            continue
-        why = audio_reason(path)
-        if why:
-            dropped.append(Dropped(str(path), "not_audio", why))
+        skip = skipped_file(path, Path(path.name) if listed.is_absolute() else listed)  # not /home/u/.cache/...
+        if skip:
+            dropped.append(skip)
             continue
         if not path.is_file():
             dropped.append(Dropped(str(path), "missing_audio", f"{where}: no such file"))
@@ -109,7 +104,7 @@ def scan_csv(
             speaker = row["speaker"].strip() or None
         else:
             speaker = listed.with_suffix("").as_posix()
-        found.append(Candidate(source=path, label=label, speaker=speaker, sex=_sex(row.get("sex")),
+        found.append(Candidate(source=path, label=label, speaker=speaker, sex=parse_sex(row.get("sex")),
                                official=official, extras={rename[c]: row[c] for c in extra_cols}))
     return found, dropped, has_split
 

@@ -81,6 +81,16 @@ def audio_reason(path: Path) -> str | None:
     return f"extension {path.suffix or '(none)'!r} is not an audio format sernet reads"
 
 
+def skipped_file(path: Path, rel: Path) -> Dropped | None:
+    """The drop record of a hidden/system file (judged by ``rel``, its path inside the corpus) or of a file that
+    is not audio by its extension; None for a file to read. Shared by the folder and CSV preparers."""
+    why = hidden_reason(rel)
+    if why:
+        return Dropped(str(path), "hidden_file", why)
+    why = audio_reason(path)
+    return Dropped(str(path), "not_audio", why) if why else None
+
+
 def read_label_map(path: str | Path) -> dict[str, str | None]:
     """Read a label map: native label -> target label, or None (drop).
 
@@ -198,7 +208,12 @@ def check_root_and_out(root: Path, out: Path, what: str) -> None:
                            "(its converted WAVs would be scanned as corpus files on the next run)")
 
 
-def _sex(value: str | None) -> str:
+def parse_sex(value: str | None) -> str:
+    """``"m"``, ``"f"`` or ``""`` from a sex/gender field as people write it (``Male``, ``w``, ...).
+
+    >>> parse_sex("Female"), parse_sex(" M "), parse_sex(None)
+    ('f', 'm', '')
+    """
     v = (value or "").strip().lower()
     return "m" if v in ("m", "male", "man") else "f" if v in ("f", "female", "woman", "w") else ""
 
@@ -249,13 +264,9 @@ def scan_folder(
     found, dropped = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
-        why = hidden_reason(rel)
-        if why:
-            dropped.append(Dropped(str(path), "hidden_file", why))
-            continue
-        why = audio_reason(path)
-        if why:
-            dropped.append(Dropped(str(path), "not_audio", why))
+        skip = skipped_file(path, rel)
+        if skip:
+            dropped.append(skip)
             continue
         folders = rel.parts[:-1]
         if len(folders) < len(levels):
@@ -278,7 +289,7 @@ def scan_folder(
         else:
             speaker = rel.with_suffix("").as_posix()  # each file its own speaker (warned above)
         extras = {k: v for k, v in values.items() if k not in ("label", "speaker", "sex")}
-        found.append(Candidate(source=path, label=label, speaker=speaker, sex=_sex(values.get("sex")),
+        found.append(Candidate(source=path, label=label, speaker=speaker, sex=parse_sex(values.get("sex")),
                                extras=extras))
     return found, dropped
 

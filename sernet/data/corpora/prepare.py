@@ -229,7 +229,7 @@ def prepare_corpus(
     state = "new" if before == b"\0" else "unchanged" if before == after else "changed"
     summary = PrepareSummary(
         corpus=spec.name, root=str(root), out=str(out), split=split, labels=labels, classes=classes,
-        found=found, kept=len(df), dropped=dropped, counts=_counts(df, classes, spec, labels),
+        found=found, kept=len(df), dropped=dropped, counts=_counts(df, classes, spec, labels, mapping),
         documented_total=spec.documented_total(), converted=converted, referenced=referenced,
         manifests=manifests, warnings=warnings, resampled=resampled, mixed_down=mixed_down,
         manifest_state=state,
@@ -357,7 +357,8 @@ def _assign_splits(df: pd.DataFrame, split: str, k: int | None, fractions, seed:
     return df[first + [c for c in df.columns if c not in first]]
 
 
-def _counts(df: pd.DataFrame, classes: Sequence[str], spec: CorpusSpec, labels: str) -> pd.DataFrame:
+def _counts(df: pd.DataFrame, classes: Sequence[str], spec: CorpusSpec, labels: str,
+            mapping: dict | None = None) -> pd.DataFrame:
     """Class x split counts of the kept utterances, a total, and the release's documented count."""
     splits = list(SPLITS) + sorted(set(df["split"]) - set(SPLITS))
     table = pd.crosstab(df["label"], df["split"]).reindex(index=list(classes), columns=splits, fill_value=0)
@@ -368,6 +369,8 @@ def _counts(df: pd.DataFrame, classes: Sequence[str], spec: CorpusSpec, labels: 
         documented = dict.fromkeys(classes, 0)
         for native, n in spec.documented_counts.items():
             mapped = spec.map_label(native, labels)
+            if mapped is not None and mapping is not None:
+                mapped = mapping.get(mapped, mapped)
             if mapped is not None:
                 documented[mapped] += n
         table["documented"] = [documented[c] for c in table.index]
