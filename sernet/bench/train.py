@@ -4,10 +4,16 @@ the projected time per epoch at the paper's scale (72,082 training utterances, Â
 The step is the trainer's own (``sernet.train.trainer``: SpecAugment layer, loss, AdamW schedule, mixed
 precision when a GPU is present), fed ``--steps`` random batches of ``features.max_length`` frames; with
 ``--pipeline`` the input pipeline (feature cache â†’ batches) of the configured corpus is timed too.
-Timings are printed, never asserted. Examples::
+With ``--reference`` the plain build (:func:`sernet.bench.reference.plain_sernet`: the same diagram and
+widths, no masking, no SpecAugment) is trained with Keras' ``model.fit`` on the same batches (same batch size,
+optimizer class and dtype policy) in the same run, and ``ratio_to_reference`` is sernet's throughput over it.
+``--set train.mixed_precision=mixed_bfloat16`` trains both in bf16 mixed precision (CPUs with AVX512_BF16 or
+AMX), ``mixed_float16`` with dynamic loss scaling (the paper's GPU path). Timings are printed, never asserted.
+Examples::
 
     sernet bench train                              # smoke profile model
     sernet --profile full bench train --json        # paper-width model, one JSON object
+    sernet --profile full bench train --reference --set train.mixed_precision=mixed_bfloat16
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: train.batch_size")
     parser.add_argument("--pipeline", action="store_true",
                         help="also time the input pipeline on the configured corpus' feature cache")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the plain build's model.fit on the same batches (ratio to it)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
@@ -35,6 +43,33 @@ def _device() -> str:
 
     kind = "GPU" if gpu_available() else "CPU"
     return f"{kind} ({platform.processor() or platform.machine()}), Keras backend {backend_name()}"
+
+
+def reference_fit(cfg, features: np.ndarray, y: np.ndarray, warmup: int, steps: int) -> dict[str, float]:
+    """Throughput of the plain build's ``model.fit`` on ``steps`` copies of one batch (after ``warmup`` steps).
+
+    The plain build is compiled with the trainer's optimizer class (AdamW, ``cfg.train`` learning rate and
+    weight decay) and categorical cross-entropy, under the current dtype policy (Keras wraps the optimizer
+    for loss scaling under ``mixed_float16``).
+    """
+    from sernet.backend import keras
+    from sernet.bench.reference import plain_sernet
+
+    k = keras()
+    plain = plain_sernet(cfg, y.shape[1])
+    plain.compile(optimizer=k.optimizers.AdamW(cfg.train.learning_rate, weight_decay=cfg.train.weight_decay),
+                  loss=k.losses.CategoricalCrossentropy(from_logits=True))
+    batch = len(features)
+    xs, ys = np.concatenate([features] * max(1, warmup)), np.concatenate([y] * max(1, warmup))
+    plain.fit(xs, ys, batch_size=batch, epochs=1, verbose=0, shuffle=False)  # traces the step
+    xs, ys = np.concatenate([features] * steps), np.concatenate([y] * steps)
+    t0 = time.perf_counter()
+    plain.fit(xs, ys, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    seconds = time.perf_counter() - t0
+    return {"reference_seconds": round(seconds, 3),
+            "reference_utterances_per_s": round(steps * batch / seconds, 1),
+            "reference_ms_per_step": round(1000 * seconds / steps, 2),
+            "reference_parameters": int(plain.count_params())}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         "projected_run_h_at_paper_scale": round(paper.SPLIT_TOTALS["train"] / ups * cfg.train.epochs / 3600, 2),
         "epochs": cfg.train.epochs,
     }
+    if args.reference:
+        report |= reference_fit(cfg, x["features"], y, args.warmup, args.steps)
+        report["ratio_to_reference"] = round(ups / report["reference_utterances_per_s"], 3)
     if args.pipeline:
         from sernet import workspace
         from sernet.train.batches import split_batches
