@@ -479,7 +479,7 @@ def _smoke() -> Config:
         # ignored), two small label fractions and one seed (all labels: Chapter 5's cached runs); one
         # distillation seed. The study profile runs the issue's five fractions on a 3x unlabelled corpus over
         # 3 seeds.
-        pretrain=PretrainConfig(corpus_factor=0, epochs=8, label_fractions=(0.1, 0.25), seeds=(0,)),
+        pretrain=PretrainConfig(corpus_factor=0, epochs=4, label_fractions=(0.1, 0.25), seeds=(0,)),
         distill=DistillConfig(seeds=(0,)),
         # Chapter 10 in the CI budget: 3 seeds x 2 arms of short runs (both arms alike).
         dimensional=DimensionalConfig(epochs=6),
