@@ -230,6 +230,7 @@ plt.show()
 
 # %%
 out = workspace.home(cfg) / "exports" / run_dir.name  # what `sernet export RUN --out DIR` writes
+predictor.cfg = dataclasses.replace(predictor.cfg, deploy=cfg.deploy)  # this session's export settings
 x_par, m_par = parity_features(predictor)
 exports = export.export_model(predictor, out, x_par, m_par, calibration=calibration_features(predictor))
 print(pd.DataFrame([{"format": r.format, "size_MB": round(r.size_mb, 2), "tolerance": r.tolerance,

@@ -60,6 +60,7 @@ def calibration_features(predictor):
 
 
 def run(args: argparse.Namespace) -> int:
+    import dataclasses
     from dataclasses import asdict
 
     from sernet.cli import load_config
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor.load(args.run or default_model_path(cfg))
     if predictor.model is None:
         raise SernetError(f"{args.run}: export needs a run directory or .keras file, not an export")
+    # the export settings (parity, calibration, ONNX options) are this invocation's; the run's features and
+    # model stay the run's
+    predictor.cfg = dataclasses.replace(predictor.cfg, deploy=cfg.deploy)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     x, mask = parity_features(predictor)
     calibration = calibration_features(predictor) if "onnx_int8" in formats else None
