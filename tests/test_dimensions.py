@@ -248,3 +248,22 @@ def test_cli_trains_a_tiny_multitask_run_and_evaluate_prints_ccc(tmp_path, capsy
     assert pred.label in sernet.EMOTIONS and set(pred.to_dict()["dimensions"]) == set(DIMENSIONS)
     with pytest.raises(SernetError, match="arousal"):
         sernet.train(tiny_config(**{"model.tasks": "multitask"}), FakeStore(), tmp_path / "no-ratings")
+
+
+def test_msp_podcast_native_labels_keep_other_and_no_agreement_with_their_ratings(tmp_path):
+    """``--labels native`` keeps MSP-Podcast's O and X segments (classes ``other``/``no_agreement``) with their
+    dimensional ratings; ``paper8`` (the default) drops them."""
+    from fixtures_corpora import build_msp_podcast
+
+    from sernet.data.corpora import prepare, read_classes
+    from sernet.data.manifest import read_manifest
+
+    fx = build_msp_podcast(tmp_path / "release")
+    prepare("msp_podcast", fx.root, tmp_path / "native", labels="native", split="official")
+    classes = read_classes(tmp_path / "native")
+    assert classes[-2:] == ("other", "no_agreement") and len(classes) == 10
+    native = read_manifest(tmp_path / "native", classes=classes)
+    kept = native[native["label"].isin(["other", "no_agreement"])]
+    assert len(kept) > 0 and kept[["arousal", "valence", "dominance"]].notna().all(axis=None)
+    prepare("msp_podcast", fx.root, tmp_path / "paper8", split="official")
+    assert not read_manifest(tmp_path / "paper8")["label"].isin(["other", "no_agreement"]).any()

@@ -9,7 +9,9 @@ Release layout (v1.9–v1.12, "MSP-PODCAST-Publish-1.x")::
 ``labels_consensus.csv`` columns: ``FileName, EmoClass, EmoAct, EmoVal, EmoDom, SpkrID, Gender,
 Split_Set``. ``EmoClass`` is the consensus primary emotion: ``A`` angry, ``H`` happy, ``S`` sad, ``N``
 neutral, ``F`` fear, ``D`` disgust, ``U`` surprise, ``C`` contempt, plus ``O`` other and ``X`` no
-agreement, which have no counterpart in the paper's 8 classes and are dropped (``not_in_classes``).
+agreement, which have no counterpart in the paper's 8 classes: dropped under ``--labels paper8``
+(``not_in_classes``), kept as classes ``other`` and ``no_agreement`` under ``--labels native`` (their segments
+carry arousal/valence/dominance ratings like the rest: dimension-only or multi-task training on all of them).
 ``EmoAct/EmoVal/EmoDom`` are mean arousal/valence/dominance ratings (1–7), written to the manifest as
 ``arousal``, ``valence``, ``dominance`` (the names every corpus uses, on the same 1–7 scale: copied
 unchanged; an empty cell stays empty); ``SpkrID`` is a number or
@@ -63,7 +65,10 @@ PARTITIONS: dict[str, str] = {  # lower-cased Split_Set / Partitions.txt name ->
     "train": "train", "development": "val", "validation": "val", "test1": "test",
     "test2": "test2", "test3": "test3",
 }
-NATIVE_CLASSES = EMOTIONS  # MSP-Podcast's 8 consensus classes are the paper's 8
+NATIVE_CLASSES = (*EMOTIONS, "other", "no_agreement")
+"""The consensus classes: the paper's 8, then O (other) and X (no agreement). ``--labels paper8`` (the default)
+keeps the 8; ``--labels native`` keeps O and X too, so every rated segment can train the dimensional task
+(a ``--label-map`` with ``other,drop`` / ``no_agreement,drop`` drops them again)."""
 PAPER8_MAP: dict[str, str] = {c: c for c in EMOTIONS}
 UNKNOWN = ("", "unknown", "nan")
 DIMENSION_COLUMNS: dict[str, str] = {"EmoAct": "arousal", "EmoVal": "valence", "EmoDom": "dominance"}
