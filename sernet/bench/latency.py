@@ -373,6 +373,34 @@ def random_windows(rng, n: int, length: int, d: int, ragged: bool) -> tuple[np.n
     return x * mask[..., None], mask
 
 
+_BF16_PROBE = """
+import numpy as np, tensorflow as tf
+x = tf.constant(np.ones((4, 8, 8), np.float32))
+tf.function(lambda a: tf.matmul(tf.cast(a, tf.bfloat16), tf.cast(a, tf.bfloat16)))(x).numpy()
+"""
+_BF16: bool | None = None
+
+
+def bf16_available() -> bool:
+    """Whether TensorFlow can run a bfloat16 matmul on this CPU under this process's oneDNN dispatch.
+
+    Probed in a subprocess, because where oneDNN has no bf16 kernel (e.g. under ``ONEDNN_MAX_CPU_ISA=AVX2``)
+    it aborts the process instead of raising. Cached for the process.
+    """
+    global _BF16
+    if _BF16 is None:
+        import subprocess
+        import sys
+
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        try:
+            done = subprocess.run([sys.executable, "-c", _BF16_PROBE], env=env, capture_output=True, timeout=300)
+            _BF16 = done.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            _BF16 = False
+    return _BF16
+
+
 def bf16_twin(model, cfg):
     """``model`` rebuilt under Keras' ``mixed_bfloat16`` policy with the same weights (logits stay float32)."""
     from sernet.backend import keras
@@ -392,7 +420,7 @@ def bf16_twin(model, cfg):
 
 def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -> dict[str, object]:
     """Runners for :data:`REFERENCE_PATHS` (ONNX files exported into ``tmp``; int8 calibrated on
-    ``calibration``)."""
+    ``calibration``); the bf16 rows only where :func:`bf16_available`."""
     from sernet.backend import keras
     from sernet.bench.reference import PlainRunner, copy_weights, plain_sernet
     from sernet.deploy.export import WindowCalibration, export_onnx, quantize_onnx_int8
@@ -402,26 +430,29 @@ def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -
     plain = plain_sernet(cfg, output_width(model))
     copy_weights(model, plain)
     k = keras()
-    previous = k.mixed_precision.dtype_policy()
-    k.mixed_precision.set_dtype_policy("mixed_bfloat16")
-    try:
-        plain_bf16 = plain_sernet(cfg, output_width(model))
-    finally:
-        k.mixed_precision.set_dtype_policy(previous)
-    plain_bf16.set_weights(plain.get_weights())
+    bf16 = bf16_available()
     fp32 = export_onnx(model, tmp / "model.onnx", length, cfg.deploy.onnx_opset)
     reader = WindowCalibration(*calibration, max(cfg.deploy.bench_batch_sizes), mask_dtype(model))
     int8 = quantize_onnx_int8(fp32, tmp / "model_int8.onnx", reader, cfg.deploy.onnx_int8_ops)
     opt, spin = cfg.deploy.onnx_optimization, cfg.deploy.onnx_allow_spinning
-    return {
-        "reference": PlainRunner(plain, length),
-        "reference_bf16": PlainRunner(plain_bf16, length),
-        "compiled": KerasRunner(model, length, "compiled"),
-        "xla": KerasRunner(model, length, "xla"),
-        "compiled_bf16": KerasRunner(bf16_twin(model, cfg), length, "compiled"),
+    runners = {"reference": PlainRunner(plain, length)}
+    if bf16:
+        previous = k.mixed_precision.dtype_policy()
+        k.mixed_precision.set_dtype_policy("mixed_bfloat16")
+        try:
+            plain_bf16 = plain_sernet(cfg, output_width(model))
+        finally:
+            k.mixed_precision.set_dtype_policy(previous)
+        plain_bf16.set_weights(plain.get_weights())
+        runners["reference_bf16"] = PlainRunner(plain_bf16, length)
+    runners |= {"compiled": KerasRunner(model, length, "compiled"), "xla": KerasRunner(model, length, "xla")}
+    if bf16:
+        runners["compiled_bf16"] = KerasRunner(bf16_twin(model, cfg), length, "compiled")
+    runners |= {
         "onnx_fp32": OnnxRuntimeRunner(fp32, num_threads=threads, optimization=opt, allow_spinning=spin),
         "onnx_int8": OnnxRuntimeRunner(int8, num_threads=threads, optimization=opt, allow_spinning=spin),
     }
+    return runners
 
 
 def reference_comparison(model, cfg, batch_sizes: list[int], warmup: int, repeats: int,
