@@ -31,6 +31,11 @@ from sernet.config import Config
 from sernet.errors import SernetError
 
 
+def _as_tuples(value: Any) -> Any:
+    """JSON lists back to the config's tuples, nested ones too (e.g. ``own_data.label_names``)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def config_from_dict(data: dict[str, Any]) -> Config:
     """Rebuild a :class:`~sernet.config.Config` from :meth:`Config.to_dict` output (lists back to tuples).
 
@@ -45,7 +50,7 @@ def config_from_dict(data: dict[str, Any]) -> Config:
             if dataclasses.is_dataclass(current) and isinstance(value, dict):
                 changes[f.name] = build(current, value)
             elif isinstance(current, tuple) and isinstance(value, list):
-                changes[f.name] = tuple(value)
+                changes[f.name] = _as_tuples(value)
             else:
                 changes[f.name] = value
         return dataclasses.replace(template, **changes)
