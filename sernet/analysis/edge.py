@@ -8,15 +8,13 @@ Distillation itself is :mod:`sernet.train.distill`; exports are :mod:`sernet.dep
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sernet import workspace
+from sernet import artifacts, workspace
 from sernet.config import Config
 from sernet.labels import classes_of
 from sernet.train.batches import FeatureBatches
@@ -26,12 +24,12 @@ from sernet.train.trainer import TrainResult, with_norm_stats
 
 
 def distill_run_path(cfg: Config, teacher_dir: str | Path) -> Path:
-    """``$SERNET_HOME/runs/distill-seed<seed>-<key>`` (key: the student config, distill section, teacher)."""
+    """``$SERNET_HOME/runs/distill-seed<seed>-<key>`` (key: the student config, distill section, the teacher model's content)."""
     from sernet.analysis import runs
 
-    text = json.dumps({"run": runs.run_key(student_config(cfg)), "distill": cfg.to_dict()["distill"],
-                       "teacher": str(Path(teacher_dir).resolve()), "version": DISTILL_VERSION}, sort_keys=True)
-    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    teacher = RunDir(teacher_dir).model_file
+    key = artifacts.key({"run": runs.run_key(student_config(cfg)), "distill": cfg.to_dict()["distill"],
+                         "teacher_model_sha256": artifacts.file_sha256(teacher), "version": DISTILL_VERSION})
     return workspace.runs_dir(cfg) / f"distill-seed{cfg.train.seed}-{key}"
 
 

@@ -8,15 +8,15 @@ Pre-training itself is :mod:`sernet.train.pretrain`; fine-tuning is :func:`serne
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sernet import workspace
+from sernet import artifacts, workspace
 from sernet.config import Config, override
 from sernet.train.pretrain import PretrainResult, label_fraction_store, pretrain, pretrain_key
+from sernet.train.run_dir import RunDir
 
 
 def pretrain_run_path(cfg: Config, store=None) -> Path:
@@ -51,8 +51,8 @@ def run_or_load_pretrain(cfg: Config, store=None) -> PretrainResult:
 def _efficiency_dir(cfg: Config, init: str, fraction: float, pretrain_dir: Path | None) -> Path:
     from sernet.analysis import runs
 
-    text = f"{runs.run_key(cfg)}|{fraction!r}|{init}|{pretrain_dir}"
-    key = hashlib.sha256(text.encode()).hexdigest()[:12]
+    base = None if pretrain_dir is None else artifacts.file_sha256(RunDir(pretrain_dir).model_file)
+    key = artifacts.key({"run": runs.run_key(cfg), "fraction": fraction, "init": init, "pretrained_model_sha256": base})
     return (workspace.runs_dir(cfg) / "label-efficiency"
             / f"{init}-f{fraction:g}-seed{cfg.train.seed}-{key}")
 

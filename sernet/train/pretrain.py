@@ -31,7 +31,6 @@ pre-trained encoder on each fraction and seed.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sernet.artifacts import atomic_write_bytes, atomic_write_text
+from sernet import artifacts
+from sernet.artifacts import atomic_write_text
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import ConfigError, SernetError
@@ -48,7 +48,7 @@ from sernet.features import layout
 from sernet.train.batches import FeatureBatches
 from sernet.train.run_dir import RunDir
 from sernet.train.schedule import make_optimizer
-from sernet.train.trainer import TrainState, set_precision
+from sernet.train.trainer import TrainState, load_variables, save_variables, set_precision
 
 PRETRAIN_VERSION = 1
 """Bumped when a change to pre-training would change its result (part of the run key)."""
@@ -200,40 +200,19 @@ def pretraining_model(cfg: Config, n_classes: int | None = None):
     return k.Model(inputs, out, name="masked_reconstruction"), classifier
 
 
-def _save(variables: list, path: Path) -> None:
-    import io
-
-    ops = keras().ops
-    buf = io.BytesIO()
-    np.savez(buf, **{f"v{i:05d}": ops.convert_to_numpy(v.value) for i, v in enumerate(variables)})
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _load(variables: list, path: Path, *, prefix_only: bool = False) -> None:
-    with np.load(path) as f:
-        if len(f.files) < len(variables) or (not prefix_only and len(f.files) != len(variables)):
-            raise SernetError(f"{path}: checkpoint holds {len(f.files)} variables, the model has "
-                              f"{len(variables)}; the config changed since it was written (delete the run)")
-        for i, v in enumerate(variables):
-            value = f[f"v{i:05d}"]
-            if tuple(value.shape) != tuple(v.shape):
-                raise SernetError(f"{path}: variable {v.path} has shape {tuple(v.shape)}, checkpoint "
-                                  f"{tuple(value.shape)}; the config changed since it was written")
-            v.assign(value)
-
-
 # ---------------------------------------------------------------------------------------------- the runs
 def pretrain_key(cfg: Config, store=None) -> str:
-    """A 12-character key of everything that decides a pre-training's result."""
+    """A 12-character key (:func:`sernet.artifacts.key`) of everything that decides a pre-training's result: the
+    data by content (``store.identity()``), the features/model/pretrain settings, code versions, backend."""
     from sernet.features import cache
 
     d = cfg.to_dict()
     payload = {"features": d["features"], "model": d["model"], "pretrain": d["pretrain"], "seed": cfg.train.seed,
                "mixed_precision": cfg.train.mixed_precision, "weight_decay": cfg.train.weight_decay,
                "min_learning_rate": cfg.train.min_learning_rate, "data_root": cfg.data_root,
-               "synth": d["synth"], "store": Path(getattr(store, "path", None) or "").name,
+               "synth": d["synth"], "store": store.identity() if hasattr(store, "identity") else None,
                "version": PRETRAIN_VERSION, "features_version": cache.FEATURES_VERSION, "backend": backend_name()}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return artifacts.key(payload)
 
 
 @dataclass
@@ -367,7 +346,7 @@ def pretrain(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, ca
     model, classifier = _compiled(cfg, len(classes), len(train_ds), policy)
     variables = list(model.variables) + list(model.optimizer.variables)
     if state.variables_file:
-        _load(variables, run.checkpoint / state.variables_file)
+        load_variables(variables, run.checkpoint / state.variables_file)
 
     class Checkpoint(k.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -375,7 +354,7 @@ def pretrain(cfg: Config, store, run_dir: str | Path, *, resume: bool = True, ca
             state.epoch = epoch + 1
             old = state.variables_file
             state.variables_file = f"variables-{epoch + 1:04d}.npz"
-            _save(variables, run.checkpoint / state.variables_file)
+            save_variables(variables, run.checkpoint / state.variables_file)
             state.write(run.state_json)  # the commit point
             if old and old != state.variables_file:
                 (run.checkpoint / old).unlink(missing_ok=True)
@@ -402,7 +381,7 @@ def load_pretraining_model(run_dir: str | Path):
     run = RunDir(run_dir)
     state = TrainState.read(run.state_json)
     model, _ = pretraining_model(run.read_config(), len(run.read_classes()))
-    _load(list(model.variables), run.checkpoint / state.variables_file, prefix_only=True)
+    load_variables(list(model.variables), run.checkpoint / state.variables_file, prefix_only=True)
     return model
 
 

@@ -37,7 +37,7 @@ import pandas as pd
 from sernet import progress
 from sernet.analysis.dimensions import dimension_metrics
 from sernet.analysis.metrics import evaluate_probabilities
-from sernet.artifacts import atomic_write_text
+from sernet.artifacts import atomic_write_bytes, atomic_write_text
 from sernet.backend import backend_name, keras, silenced_stderr
 from sernet.config import Config
 from sernet.errors import SernetError
@@ -127,17 +127,25 @@ def _all_variables(model) -> list:
     return list(model.variables) + list(model.optimizer.variables)
 
 
-def _save_variables(variables: list, path: Path) -> None:
+def save_variables(variables: list, path: Path) -> None:
+    """Write ``variables`` (in order) to the ``.npz`` checkpoint ``path`` atomically."""
+    import io
+
     ops = keras().ops
-    arrays = {f"v{i:05d}": ops.convert_to_numpy(v.value) for i, v in enumerate(variables)}
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    buf = io.BytesIO()
+    np.savez(buf, **{f"v{i:05d}": ops.convert_to_numpy(v.value) for i, v in enumerate(variables)})
+    atomic_write_bytes(path, buf.getvalue())
 
 
-def _load_variables(variables: list, path: Path) -> None:
+def load_variables(variables: list, path: Path, *, prefix_only: bool = False) -> None:
+    """Assign ``variables`` from the checkpoint ``path`` written by :func:`save_variables`.
+
+    ``prefix_only``: the checkpoint may hold more variables than ``variables`` (the first ones are read, e.g.
+    a pre-training checkpoint's model variables without its optimizer's). Raises ``SernetError`` naming the
+    file when the count or a shape does not match (the config changed since it was written).
+    """
     with np.load(path) as f:
-        if len(f.files) != len(variables):
+        if len(f.files) < len(variables) or (not prefix_only and len(f.files) != len(variables)):
             raise SernetError(f"{path}: checkpoint holds {len(f.files)} variables, the model has "
                               f"{len(variables)}; the config changed since it was written (delete the run)")
         for i, v in enumerate(variables):
@@ -229,14 +237,14 @@ def _make_epoch_callback(k, *, val_ds: FeatureBatches, state: TrainState, run: R
             if metrics["uar"] > state.best_uar:
                 state.best_uar, state.best_epoch, state.wait = metrics["uar"], epoch + 1, 0
                 state.best_file = f"best-{epoch + 1:04d}.npz"
-                _save_variables(list(self.model.variables), ckpt / state.best_file)
+                save_variables(list(self.model.variables), ckpt / state.best_file)
             else:
                 state.wait += 1
             if state.wait >= patience:
                 state.stopped = True
                 self.model.stop_training = True
             state.variables_file = f"variables-{epoch + 1:04d}.npz"
-            _save_variables(_all_variables(self.model), ckpt / state.variables_file)
+            save_variables(_all_variables(self.model), ckpt / state.variables_file)
             state.write(run.state_json)  # the commit point: from here on the new files are the checkpoint
             for name in old - {state.variables_file, state.best_file, None}:
                 (ckpt / name).unlink(missing_ok=True)
@@ -607,7 +615,7 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
         if frozen_until and state.epoch == frozen_until:  # last frozen epoch: the optimizer starts over
             _load_model_variables(model, run.checkpoint / state.variables_file)
         else:
-            _load_variables(_all_variables(train_model), run.checkpoint / state.variables_file)
+            load_variables(_all_variables(train_model), run.checkpoint / state.variables_file)
 
     if not state.stopped and state.epoch < tcfg.epochs:
         epoch_end = _make_epoch_callback(k, val_ds=val_ds, state=state, run=run,
@@ -633,7 +641,7 @@ def _train(cfg: Config, store, run_dir: str | Path, *, resume: bool, strategy, c
                                 verbose=verbose, callbacks=[epoch_end, *board, *callbacks])
     if state.best_file is None:
         raise SernetError(f"{run.state_json}: no epoch finished; nothing to evaluate")
-    _load_variables(list(train_model.variables), run.checkpoint / state.best_file)
+    load_variables(list(train_model.variables), run.checkpoint / state.best_file)
     metrics = _evaluate_and_save(model, store, cfg, run, state)
     return TrainResult(run, metrics, pd.DataFrame(state.history))
 
