@@ -95,7 +95,11 @@ def run_key(cfg: Config, store=None) -> str:
 
 def run_path(cfg: Config, store=None) -> Path:
     """``$SERNET_HOME/runs/<architecture>-seed<seed>-<key>`` (see :func:`run_key`)."""
-    return workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{run_key(cfg, store)}"
+    return _path_of(cfg, run_identity(cfg, store))
+
+
+def _path_of(cfg: Config, identity: Mapping[str, Any]) -> Path:
+    return workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{artifacts.key(identity)}"
 
 
 def run_or_load(cfg: Config, store=None, **train_kwargs):
@@ -108,7 +112,7 @@ def run_or_load(cfg: Config, store=None, **train_kwargs):
     """
     store = store if store is not None else workspace.feature_store(cfg)
     identity = run_identity(cfg, store)
-    path = workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{artifacts.key(identity)}"
+    path = _path_of(cfg, identity)
     with artifacts.locked(path):  # a run asked for by two processes at once is trained once
         artifacts.claim(path, identity, what="run")
         if cfg.model.architecture == "egemaps_svm":
@@ -134,7 +138,7 @@ def load_finished(cfg: Config, store=None):
     from sernet.train.run_dir import RunDir
 
     identity = run_identity(cfg, store)
-    run = RunDir(workspace.runs_dir(cfg) / f"{cfg.model.architecture}-seed{cfg.train.seed}-{artifacts.key(identity)}")
+    run = RunDir(_path_of(cfg, identity))
     if cfg.model.architecture == "egemaps_svm":
         from sernet.model.classic import is_complete
 
