@@ -343,9 +343,10 @@ for b in (min(batches), max(batches)):
 # attention mask, no masked softmax, no pooling-weights output. On full windows it computes SER-Net's
 # logits; on padded ones it does not, so it is a yardstick, not a model to deploy. `latency.reference_comparison`
 # (`sernet bench latency --reference`) times it beside sernet's compiled and XLA paths, the model under
-# Keras' `mixed_bfloat16` policy (for CPUs with bf16 instructions), and ONNX Runtime float32 and int8, one
-# batch at a time in the same process, each with its ratio to the plain build and its parity with the
-# compiled float32 path on random windows (ragged masks; full windows for the plain build, which has no mask).
+# Keras' `mixed_bfloat16` policy (for CPUs with bf16 instructions), and ONNX Runtime float32 and int8, in
+# interleaved rounds in the same process (each round calls every path once), each with its ratio to the
+# plain build, that ratio's 95 % bootstrap interval over the rounds, and its parity with the compiled float32
+# path on random windows (ragged masks; full windows for the plain build, which has no mask).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -366,10 +367,14 @@ print("float32 paths within 1e-4 of the compiled SER-Net:",
 # What the comparison measures, and what we found while building it (rerun `sernet --profile full bench
 # latency --reference` on your machine for the paper's widths):
 #
-# * **The masks** cost elementwise multiplies before every convolution, a `[B, T, T]` attention mask built
-#   from the frame mask, and a masked softmax; these are the only operations the plain build lacks (its
-#   weights and logits are SER-Net's), so the compiled-vs-plain ratio *is* the price of masking. Removing
-#   them would break padding invariance (`tests/test_model.py`), which the predictor relies on.
+# * **The masks** cost elementwise multiplies before every convolution, the attention's key mask and a
+#   masked softmax in the pooling; these are the only operations the plain build lacks (its weights and
+#   logits are SER-Net's). Two changes took most of that price away without touching padding invariance
+#   (`tests/test_model.py`): the attention hides padded keys with an additive bias broadcast over heads and
+#   queries (`model.self_attention.KeyMaskedAttention`) instead of Keras' full `[B, heads, T, T]` boolean
+#   select, and the predictor runs batches of full windows through `sernet.model.unmasked_twin` (the same
+#   layers and weights without the mask input; on an all-ones mask every masking step is an identity). The
+#   `compiled_masked` row is the masked graph on the same full windows: what a batch with padding costs.
 # * **ONNX Runtime** on the converted graph: its own profiler puts most of the time in `Conv`, the fused
 #   matrix products and the mask's `Mul`, plus `Cast`, `Transpose` and layout reorders around each
 #   convolution (tf2onnx lowers `Conv1D` as a 2-D convolution between transposes). On a shared CPU the

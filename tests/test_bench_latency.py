@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from tiny import TINY_MODEL
 
@@ -151,9 +152,21 @@ def test_cli_bench_latency_reference_section(capsys):
         assert 0.0 <= r["label_agreement"] <= 1.0 and r["max_abs_dlogit"] >= 0.0
         assert r["parity_masks"] == ("full" if r["path"].startswith("reference") else "ragged")
     by = {(r["path"], r["batch"]): r for r in rows}
-    assert by[("reference", 1)]["ratio_to_reference"] == 1.0
+    assert by[("reference", 1)]["ratio_to_reference"] == 1.0 and by[("reference", 1)]["ratio_ci95"] == [1.0, 1.0]
+    for r in rows:
+        lo, hi = r["ratio_ci95"]
+        assert lo <= hi and lo > 0
     # float32 paths are sernet's model to float32 rounding; the plain build too, on full windows
-    for path in ("reference", "compiled", "xla", "onnx_fp32"):
+    for path in ("reference", "compiled", "compiled_masked", "xla", "onnx_fp32"):
         assert by[(path, 1)]["max_abs_dlogit"] <= 1e-4 and by[(path, 1)]["label_agreement"] == 1.0
     if latency.bf16_available():
         assert by[("compiled_bf16", 1)]["max_abs_dlogit"] > 0  # reduced precision is not float32
+
+
+def test_ratio_interval_pairs_rounds_and_brackets_the_ratio_of_medians():
+    rng = np.random.default_rng(0)
+    load = rng.uniform(1.0, 3.0, 200)  # a load shared by both paths of a round
+    reference, path = 10.0 * load, 8.0 * load * rng.uniform(0.98, 1.02, 200)
+    lo, hi = latency.ratio_interval(path, reference)
+    assert lo <= float(np.median(path) / np.median(reference)) <= hi
+    assert 0.7 < lo < 0.8 < hi < 0.9

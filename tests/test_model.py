@@ -155,6 +155,56 @@ def test_padding_invariance(changes):
         np.testing.assert_allclose(out, outputs[0], rtol=0, atol=PADDING_ATOL)
 
 
+@pytest.mark.parametrize("architecture", ["sernet", "cnn", "lstm"])
+def test_unmasked_twin_equals_the_model_on_full_windows(architecture):
+    """The twin without the mask input has the model's weights and, on windows without padding, its logits
+    (every masking step is an identity there); the runner takes it exactly then."""
+    from sernet.deploy.runners import KerasRunner
+    from sernet.model import unmasked_twin
+
+    cfg = tiny(**{"model.architecture": architecture})
+    keras.utils.set_random_seed(0)
+    model = build_sernet(cfg)
+    twin = unmasked_twin(model, cfg)
+    assert "mask" not in twin.input and twin.count_params() == model.count_params()
+    x = np.random.default_rng(1).normal(size=(3, 40, layout.N_STORED)).astype("float32")
+    full = np.ones((3, 40), "float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(twin({"features": x}, training=False)),
+                               logits_of(model, {"features": x, "mask": full}), rtol=0, atol=PADDING_ATOL)
+    runner = KerasRunner(model, 40, unmasked=twin)
+    ragged = full.copy()
+    ragged[0, 25:] = 0.0
+    masked_only = KerasRunner(model, 40)
+    np.testing.assert_allclose(runner.logits(x, full), masked_only.logits(x, full), rtol=0, atol=PADDING_ATOL)
+    np.testing.assert_array_equal(runner.logits(x, ragged), masked_only.logits(x, ragged))  # the masked graph
+    with pytest.raises(sernet.errors.SernetError, match="not built from this config"):
+        unmasked_twin(model, tiny(**{"model.architecture": architecture, "model.dense_units": 12}))
+
+
+def test_key_bias_attention_equals_keras_masked_attention():
+    """KeyMaskedAttention's additive key bias gives Keras' own masked attention (a full [B, T, S] mask)."""
+    from sernet.model.self_attention import KeyMaskedAttention
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 20, 16)).astype("float32")
+    mask = np.ones((3, 20), bool)
+    mask[1, 12:] = False
+    mask[2, 3:] = False
+    ours = KeyMaskedAttention(4, 4)
+    theirs = keras.layers.MultiHeadAttention(4, 4)
+    ours.build(x.shape, x.shape)
+    theirs.build(x.shape, x.shape)
+    theirs.set_weights(ours.get_weights())
+    full_mask = np.repeat(mask[:, None, :], 20, axis=1)
+    for scale in (1.0, 1e5):  # 1e5: an untrained model's activations, scores ~1e10 (a -1e9 bias leaks)
+        expected = keras.ops.convert_to_numpy(theirs(scale * x, scale * x, attention_mask=full_mask))
+        got = keras.ops.convert_to_numpy(ours(scale * x, scale * x, attention_mask=mask[:, None, :]))
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6 * scale)
+        # a full-size mask takes Keras' own path
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(scale * x, scale * x, attention_mask=full_mask)),
+                                   expected, rtol=1e-6, atol=1e-6 * scale)
+
+
 @pytest.mark.parametrize("architecture", ["sernet", "cnn"])
 def test_padding_invariance_in_training_mode(architecture):
     """BatchNorm's batch statistics skip padded frames, so even training-mode logits (dropout off) do

@@ -360,8 +360,13 @@ def model_only(model, cfg, paths: list[str], batch_sizes: list[int], warmup: int
     return rows
 
 
-REFERENCE_PATHS = ("reference", "reference_bf16", "compiled", "xla", "compiled_bf16", "onnx_fp32", "onnx_int8")
-"""The rows of ``--reference``: the plain build (float32, bf16) and sernet's paths timed beside it."""
+REFERENCE_PATHS = ("reference", "reference_bf16", "compiled", "compiled_masked", "xla", "compiled_bf16", "onnx_fp32",
+                   "onnx_int8")
+"""The rows of ``--reference``: the plain build (float32, bf16) and sernet's paths timed beside it.
+
+``compiled`` is what :class:`sernet.deploy.predictor.Predictor` runs: on the timed batches (full windows) its
+unmasked twin (:func:`sernet.model.unmasked_twin`); ``compiled_masked`` is the masked graph on the same
+batches, what a batch with padded windows costs."""
 
 
 def random_windows(rng, n: int, length: int, d: int, ragged: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -425,6 +430,7 @@ def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -
     from sernet.bench.reference import PlainRunner, copy_weights, plain_sernet
     from sernet.deploy.export import WindowCalibration, export_onnx, quantize_onnx_int8
     from sernet.deploy.runners import KerasRunner, OnnxRuntimeRunner, mask_dtype, output_width
+    from sernet.model import unmasked_twin
 
     length = cfg.features.max_length
     plain = plain_sernet(cfg, output_width(model))
@@ -445,9 +451,14 @@ def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -
             k.mixed_precision.set_dtype_policy(previous)
         plain_bf16.set_weights(plain.get_weights())
         runners["reference_bf16"] = PlainRunner(plain_bf16, length)
-    runners |= {"compiled": KerasRunner(model, length, "compiled"), "xla": KerasRunner(model, length, "xla")}
+    twin = unmasked_twin(model, cfg, output_width(model))
+    runners |= {"compiled": KerasRunner(model, length, "compiled", unmasked=twin),
+                "compiled_masked": KerasRunner(model, length, "compiled"),
+                "xla": KerasRunner(model, length, "xla", unmasked=twin)}
     if bf16:
-        runners["compiled_bf16"] = KerasRunner(bf16_twin(model, cfg), length, "compiled")
+        model_bf16 = bf16_twin(model, cfg)
+        runners["compiled_bf16"] = KerasRunner(model_bf16, length, "compiled",
+                                               unmasked=unmasked_twin(model_bf16, cfg, output_width(model)))
     runners |= {
         "onnx_fp32": OnnxRuntimeRunner(fp32, num_threads=threads, optimization=opt, allow_spinning=spin),
         "onnx_int8": OnnxRuntimeRunner(int8, num_threads=threads, optimization=opt, allow_spinning=spin),
@@ -455,14 +466,34 @@ def reference_runners(model, cfg, tmp: Path, threads: int | None, calibration) -
     return runners
 
 
+def ratio_interval(samples: np.ndarray, reference: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of ``median(samples) / median(reference)``, resampling the timing *rounds*.
+
+    ``samples[i]`` and ``reference[i]`` were timed in the same round (one call of each path in turn), so a
+    round's load affects both; resampling rounds keeps those pairs together.
+
+    Examples
+    --------
+    >>> lo, hi = ratio_interval(np.full(20, 2.0), np.full(20, 1.0))
+    >>> lo, hi
+    (2.0, 2.0)
+    """
+    samples, reference = np.asarray(samples, float), np.asarray(reference, float)
+    idx = np.random.default_rng(seed).integers(0, len(samples), size=(n_boot, len(samples)))
+    ratios = np.median(samples[idx], axis=1) / np.median(reference[idx], axis=1)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def reference_comparison(model, cfg, batch_sizes: list[int], warmup: int, repeats: int,
                          threads: int | None = None, n_parity: int = 64) -> list[dict]:
     """Rows of :data:`REFERENCE_PATHS` at each batch: p50/p90/best (ms), ``ratio_to_reference`` (p50 over the
-    plain build's p50 at that batch) and parity with sernet's compiled float32 path on ``n_parity`` random
-    windows (``max_abs_dlogit``, ``label_agreement``; ``parity_masks`` says ragged or full).
+    plain build's p50 at that batch) with its 95 % bootstrap interval (``ratio_ci95``, :func:`ratio_interval`)
+    and parity with sernet's compiled float32 path on ``n_parity`` random windows (``max_abs_dlogit``,
+    ``label_agreement``; ``parity_masks`` says ragged or full).
 
-    The paths of one batch are timed one after another in the same process, so the ratios compare like
-    with like on a machine whose load changes.
+    The paths are timed in rounds, A B C ... A B C ...: each round calls every path once on the same batch,
+    so a change of the machine's load or clock during the run falls on all of them alike.
     """
     from sernet.deploy.export import check_parity
     from sernet.deploy.runners import KerasRunner
@@ -487,15 +518,22 @@ def reference_comparison(model, cfg, batch_sizes: list[int], warmup: int, repeat
         for b in batch_sizes:
             x = rng.standard_normal((b, length, d), dtype=np.float32)
             mask = np.ones((b, length), np.float32)
-            group = []
-            for name, runner in runners.items():
-                stats = time_calls(lambda r=runner, x=x, m=mask: r.logits(x, m), warmup, repeats)
-                group.append({"path": name, "batch": b, **stats, "per_utterance_ms": stats["p50_ms"] / b,
-                              **parity[name]})
-            ref_ms = group[0]["p50_ms"]
-            for r in group:
-                r["ratio_to_reference"] = r["p50_ms"] / ref_ms
-            rows += group
+            for runner in runners.values():
+                for _ in range(warmup):
+                    runner.logits(x, mask)
+            samples: dict[str, list[float]] = {name: [] for name in runners}
+            for _ in range(repeats):
+                for name, runner in runners.items():
+                    t0 = time.perf_counter()
+                    runner.logits(x, mask)
+                    samples[name].append(time.perf_counter() - t0)
+            ref = np.asarray(samples["reference"])
+            for name, values in samples.items():
+                stats = percentiles_ms(values)
+                lo, hi = ratio_interval(np.asarray(values), ref)
+                rows.append({"path": name, "batch": b, **stats, "per_utterance_ms": stats["p50_ms"] / b,
+                             "ratio_to_reference": float(np.median(values) / np.median(ref)),
+                             "ratio_ci95": [lo, hi], **parity[name]})
     return rows
 
 
@@ -728,11 +766,13 @@ def format_report(report: dict) -> str:
         lines += ["", f"compiled forward pass by stage, batch {max(r['batch'] for r in report['model_only'])}:",
                   pd.DataFrame(report["layer_profile"]).round(3).to_string(index=False)]
     if report.get("reference"):
-        cols = ["path", "batch", "p50_ms", "p90_ms", "best_ms", "ratio_to_reference", "max_abs_dlogit",
+        cols = ["path", "batch", "p50_ms", "p90_ms", "best_ms", "ratio_to_reference", "ratio_ci95", "max_abs_dlogit",
                 "label_agreement", "parity_masks"]
-        lines += ["", "beside the plain build (no masking; ratio = p50 / the plain build's p50 at the same batch; "
-                  "parity against sernet's compiled float32 path):",
-                  pd.DataFrame(report["reference"])[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        table = pd.DataFrame(report["reference"])[cols]
+        table["ratio_ci95"] = [f"{lo:.3f}-{hi:.3f}" for lo, hi in table["ratio_ci95"]]
+        lines += ["", "beside the plain build (no masking; ratio = p50 / the plain build's p50 at the same batch, "
+                  "95 % bootstrap interval over the interleaved rounds; parity against sernet's compiled float32 "
+                  "path):", table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
     lines += ["", "paper Table 6.1 (ms):", pd.DataFrame(report["paper_table_6_1"]).to_string(index=False)]
     if report.get("paper_size"):
         cols = ["model", "parameters", "gflop_per_utterance", "device", "batch", "p50_ms", "p90_ms", "best_ms",

@@ -250,11 +250,23 @@ class Predictor:
     @classmethod
     def from_model(cls, model, cfg: Config, norm_mean: np.ndarray, norm_std: np.ndarray,
                    method: str = "compiled", classes: Sequence[str] | None = None) -> Predictor:
-        """A predictor over an in-memory Keras model (``classes``: its output names, default the paper's 8)."""
+        """A predictor over an in-memory Keras model (``classes``: its output names, default the paper's 8).
+
+        With ``method`` "compiled" or "xla", batches of full windows (no padding) run through the model's
+        :func:`~sernet.model.unmasked_twin` (same outputs, no masking work) when ``cfg.model`` builds it.
+        """
+        from sernet.errors import ConfigError
+        from sernet.model import unmasked_twin
         from sernet.model.dimensional_head import flat_outputs
 
-        return cls(KerasRunner(flat_outputs(model), cfg.features.max_length, method), cfg, norm_mean, norm_std,
-                   model=model, classes=classes)
+        twin = None
+        if method in ("compiled", "xla"):
+            try:
+                twin = flat_outputs(unmasked_twin(model, cfg, None if classes is None else len(classes)))
+            except (SernetError, ConfigError):
+                twin = None  # a model that cfg.model does not describe: every batch takes the masked path
+        runner = KerasRunner(flat_outputs(model), cfg.features.max_length, method, unmasked=twin)
+        return cls(runner, cfg, norm_mean, norm_std, model=model, classes=classes)
 
     @classmethod
     def load(cls, path: str | Path, *, num_threads: int | None = None) -> Predictor:

@@ -50,32 +50,41 @@ class KerasRunner:
         ``model(..., training=False)`` - the fastest path measured in ``sernet bench latency``;
         ``"xla"``: the same with ``jit_compile=True`` (TensorFlow); ``"predict_on_batch"`` and ``"call"``
         (eager) are kept for the benchmark's comparison.
+    unmasked : keras.Model, optional
+        The same model without the mask input (:func:`sernet.model.unmasked_twin`), compiled beside it and
+        run on batches whose mask is all ones (windows without padding): the same logits without the masking
+        work. Used only with ``"compiled"`` and ``"xla"``.
     """
 
-    def __init__(self, model, max_length: int, method: str = "compiled") -> None:
+    def __init__(self, model, max_length: int, method: str = "compiled", unmasked=None) -> None:
         self.model = model
         self.max_length = int(max_length)
         self.method = method
         self.n_features = int(model.input["features"].shape[-1]) if isinstance(model.input, dict) else None
         self.mask_dtype = mask_dtype(model)
-        self._fn = self._compile(xla=method == "xla") if method in ("compiled", "xla") else None
+        compiled = method in ("compiled", "xla")
+        self._fn = self._compile(model, masked=True, xla=method == "xla") if compiled else None
+        self._full_fn = (self._compile(unmasked, masked=False, xla=method == "xla")
+                         if compiled and unmasked is not None else None)
 
-    def _compile(self, xla: bool = False):
+    def _compile(self, model, masked: bool, xla: bool = False):
         backend = keras().backend.backend()
-        model = self.model
+
+        def call(features, mask):
+            return model({"features": features, "mask": mask} if masked else {"features": features}, training=False)
+
         if backend == "tensorflow":
             import tensorflow as tf
 
-            spec = [
-                tf.TensorSpec([None, self.max_length, self.n_features], tf.float32, name="features"),
-                tf.TensorSpec([None, self.max_length], self.mask_dtype, name="mask"),
-            ]
+            spec = [tf.TensorSpec([None, self.max_length, self.n_features], tf.float32, name="features")]
+            if masked:
+                spec.append(tf.TensorSpec([None, self.max_length], self.mask_dtype, name="mask"))
 
             @tf.function(input_signature=spec, reduce_retracing=True, jit_compile=xla or None)
-            def forward(features, mask):
-                return model({"features": features, "mask": mask}, training=False)
+            def forward(features, mask=None):
+                return call(features, mask)
 
-            return lambda f, m: forward(f, m).numpy()
+            return lambda f, m: (forward(f, m) if masked else forward(f)).numpy()
         if backend == "jax":
             import jax
 
@@ -84,10 +93,11 @@ class KerasRunner:
 
             @jax.jit
             def forward(tv, ntv, features, mask):
-                out, _ = model.stateless_call(tv, ntv, {"features": features, "mask": mask}, training=False)
+                inputs = {"features": features, "mask": mask} if masked else {"features": features}
+                out, _ = model.stateless_call(tv, ntv, inputs, training=False)
                 return out
 
-            return lambda f, m: np.asarray(forward(trainable, non_trainable, f, m))
+            return lambda f, m: np.asarray(forward(trainable, non_trainable, f, m if masked else None))
         return None  # other backends: eager call
 
     def logits(self, features: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -95,9 +105,11 @@ class KerasRunner:
         features = np.ascontiguousarray(features, dtype=np.float32)
         mask = np.ascontiguousarray(mask, dtype=self.mask_dtype)
         inputs = {"features": features, "mask": mask}
+        if self._full_fn is not None and bool(mask.all()):
+            return np.asarray(self._full_fn(features, None), dtype=np.float32)
         if self._fn is not None:
-            out = self._fn(features, mask)
-        elif self.method == "predict_on_batch":
+            return np.asarray(self._fn(features, mask), dtype=np.float32)
+        if self.method == "predict_on_batch":
             out = self.model.predict_on_batch(inputs)
         else:
             out = self.model(inputs, training=False)

@@ -6,6 +6,7 @@ Importing this package imports Keras (quietly, through :func:`sernet.backend.ker
 Public API::
 
     build_sernet(cfg)                 the model of ``cfg.model`` (SER-Net Base/Large, ablations, baselines)
+    unmasked_twin(model, cfg)         the same model and weights without the mask input (full windows)
     attention_weights(model, batch)   temporal pooling weights [B, T]
     sernet.model.cost                 parameter_table, flops_per_utterance, receptive_field
     layers                            FeatureGroup, MelProjection, MultiScaleDilatedConv, ResidualBlock,
@@ -28,6 +29,7 @@ from sernet.model.builder import (
     attention_weights,
     build_sernet,
     effective_model_config,
+    unmasked_twin,
 )
 from sernet.model.frontend import FeatureGroup, MelProjection
 from sernet.model.multiscale_conv import MultiScaleDilatedConv
@@ -50,4 +52,5 @@ __all__ = [
     "attention_weights",
     "build_sernet",
     "effective_model_config",
+    "unmasked_twin",
 ]

@@ -93,7 +93,7 @@ def cnn_body(x, mask, m: ModelConfig):
 
 
 def lstm_body(x, mask, m: ModelConfig):
-    real = MaskToBool(name="lstm_mask")(mask)
+    real = None if mask is None else MaskToBool(name="lstm_mask")(mask)
     for i, units in enumerate(m.lstm_units):
         x = keras.layers.LSTM(units, return_sequences=True, name=f"lstm_{i + 1}")(x, mask=real)
     return x

@@ -24,7 +24,7 @@ import numpy as np
 
 from sernet.backend import keras as _keras
 from sernet.config import Config, ModelConfig
-from sernet.errors import ConfigError
+from sernet.errors import ConfigError, SernetError
 from sernet.features import layout
 from sernet.labels import NUM_CLASSES
 from sernet.model import dimensional_head
@@ -83,12 +83,12 @@ def _validate(m: ModelConfig) -> None:
                           f"model.attention_heads={m.attention_heads}")
 
 
-def model_inputs() -> dict[str, keras.KerasTensor]:
-    """The two symbolic inputs every sernet model takes."""
-    return {
-        "features": keras.Input((None, layout.N_STORED), name="features"),
-        "mask": keras.Input((None,), name="mask"),
-    }
+def model_inputs(masked: bool = True) -> dict[str, keras.KerasTensor]:
+    """The two symbolic inputs every sernet model takes (only ``features`` when not ``masked``)."""
+    inputs = {"features": keras.Input((None, layout.N_STORED), name="features")}
+    if masked:
+        inputs["mask"] = keras.Input((None,), name="mask")
+    return inputs
 
 
 def input_frames(features, m: ModelConfig):
@@ -132,7 +132,7 @@ def _sernet_body(x, mask, m: ModelConfig):
     return MaskedSelfAttention(m.attention_heads, name="self_attention")(x, mask=mask)
 
 
-def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> keras.Model:
+def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None, masked: bool = True) -> keras.Model:
     """Build the model that ``cfg.model`` describes (uncompiled).
 
     Parameters
@@ -145,6 +145,10 @@ def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> 
         ``len(store.classes)``). Default: ``len(classes)`` when ``classes`` is given, else the paper's 8.
     classes : sequence of str, optional
         The label set; only its length is used (the run directory stores the names).
+    masked : bool
+        ``False`` builds the same layers without the ``mask`` input, for windows without padding: with the
+        weights of a masked model it gives the masked model's outputs on all-ones masks, without the masking
+        work (:func:`unmasked_twin`; the predictor runs it on batches of full windows).
 
     Returns
     -------
@@ -176,8 +180,8 @@ def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> 
         raise ConfigError(f"build_sernet: a classifier needs at least 2 classes, got {n_classes}")
     m = effective_model_config(cfg.model)
     _validate(m)
-    inputs = model_inputs()
-    mask = inputs["mask"]
+    inputs = model_inputs(masked)
+    mask = inputs.get("mask")
     x = input_frames(inputs["features"], m)
     if m.architecture == "sernet":
         x = _sernet_body(x, mask, m)
@@ -189,6 +193,47 @@ def build_sernet(cfg: Config, n_classes: int | None = None, *, classes=None) -> 
         x = baselines.BODIES[m.architecture](x, mask, m)
         name = f"baseline_{m.architecture}" + ("_large" if m.variant == "large" else "")
     return _pool_and_classify(x, mask, m, name, inputs, n_classes)
+
+
+def unmasked_twin(model: keras.Model, cfg: Config, n_classes: int | None = None) -> keras.Model:
+    """``model`` (built by :func:`build_sernet` from ``cfg``) without its mask input, sharing no layers but
+    holding the same weights.
+
+    On an all-ones mask every masking step of SER-Net is an identity (padded frames zeroed: none; padded keys
+    and pooling frames hidden: none), so the twin computes the same outputs with fewer operations: no mask
+    multiplications before the convolutions, no attention bias, no masked softmax in the pooling. It is built
+    under ``model``'s dtype policy (``mixed_bfloat16`` stays bf16).
+
+    Raises
+    ------
+    SernetError
+        If ``model`` does not have the variables ``build_sernet(cfg, n_classes)`` builds (another config).
+
+    Examples
+    --------
+    >>> cfg = sernet.config.load("smoke")
+    >>> model = build_sernet(cfg)
+    >>> twin = unmasked_twin(model, cfg)
+    >>> x = np.random.default_rng(0).standard_normal((2, 40, 268)).astype("float32")
+    >>> a = np.asarray(model({"features": x, "mask": np.ones((2, 40))}))
+    >>> bool(np.allclose(a, np.asarray(twin(x)), rtol=0, atol=1e-5))
+    True
+    """
+    policy = getattr(model, "dtype_policy", None)
+    previous = keras.mixed_precision.dtype_policy()
+    if policy is not None:
+        keras.mixed_precision.set_dtype_policy(policy.name)
+    try:
+        twin = build_sernet(cfg, n_classes, masked=False)
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    ours = [tuple(w.shape) for w in model.weights]
+    theirs = [tuple(w.shape) for w in twin.weights]
+    if ours != theirs:
+        raise SernetError(f"unmasked_twin: {model.name} has {len(ours)} variables, but cfg.model builds "
+                          f"{len(theirs)} (or other shapes): the model was not built from this config")
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def attention_weights(model: keras.Model, batch: dict) -> np.ndarray:
