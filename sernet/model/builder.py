@@ -216,7 +216,7 @@ def unmasked_twin(model: keras.Model, cfg: Config, n_classes: int | None = None)
     >>> twin = unmasked_twin(model, cfg)
     >>> x = np.random.default_rng(0).standard_normal((2, 40, 268)).astype("float32")
     >>> a = np.asarray(model({"features": x, "mask": np.ones((2, 40))}))
-    >>> bool(np.allclose(a, np.asarray(twin(x)), rtol=0, atol=1e-5))
+    >>> bool(np.allclose(a, np.asarray(twin({"features": x})), rtol=0, atol=1e-5))
     True
     """
     policy = getattr(model, "dtype_policy", None)
