@@ -62,6 +62,7 @@ Pooling = Literal["attention", "mean"]
 Loss = Literal["focal", "ce"]
 ClassWeighting = Literal["none", "balanced"]
 MixedPrecision = Literal["auto", "off", "none", "float32", "mixed_float16", "mixed_bfloat16"]
+JitCompile = Literal["auto", "on", "off"]
 Distribution = Literal["none", "auto", "mirrored", "data_parallel"]  # sernet.distribute.DISTRIBUTIONS
 OnnxOptimization = Literal["disable", "basic", "extended", "layout", "all"]  # onnxruntime GraphOptimizationLevel
 Normalization = Literal["source", "target"]
@@ -220,6 +221,9 @@ class TrainConfig:
     feature_masks: int = 2
     feature_mask_max_dims: int = 15
     mixed_precision: MixedPrecision = "auto"  # "auto": float16 mixed precision when a GPU is present
+    # XLA for the training step (Keras ``compile(jit_compile=...)``): "auto" (Keras' choice: XLA on a GPU, not
+    # on a CPU; every committed run), "on", "off". XLA changes the numbers in the last bits.
+    jit_compile: JitCompile = "auto"
     ablation_seeds: tuple[int, ...] = (0, 1, 2)  # seeds of every grid (Tables 4.3/4.4, Ch. 5-7, 9)
     # Training processes of a grid (sernet.analysis.runs.execute), one compute thread each: on a small CPU
     # two single-threaded runs side by side finish ~1.8x sooner than one after another. 1: in-process.

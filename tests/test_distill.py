@@ -154,3 +154,31 @@ def test_cli_distill(runs, tmp_path, capsys):
             "distill", "--teacher", str(tmp_path / "missing"), "--run-dir", str(tmp_path / "s")]
     assert cli_main(args) == 2
     assert "not a finished run" in capsys.readouterr().err
+
+
+def test_student_verdict_is_a_paired_bootstrap_over_test_speakers(runs, tmp_path):
+    from sernet.analysis.edge import student_verdict
+
+    student = runs["student"].run_dir.path
+    same = student_verdict(runs["cfg"], runs["store"], student, student)  # a run against itself: exactly 0
+    assert same.interval.estimate == 0.0 and same.interval.low == 0.0 == same.interval.high
+    assert same.claim == "distilled student vs student alone" and same.rule
+    import shutil
+
+    perfect = tmp_path / "perfect"  # the student's run with every test prediction right
+    shutil.copytree(student, perfect)
+    p = RunDir(perfect).read_predictions()
+    p["predicted"] = p["true"]
+    p.to_csv(RunDir(perfect).predictions_csv, index=False)
+    worse = student_verdict(runs["cfg"], runs["store"], student, perfect)
+    uar = runs["student"].metrics["test"]["uar"]
+    assert worse.interval.estimate == pytest.approx(100 * uar - 100)
+    assert worse.interval.low <= worse.interval.estimate <= worse.interval.high <= 0
+
+
+def test_cli_distill_record_needs_compare(runs, tmp_path, capsys):
+    args = [*tiny_cli_args(**{"train.epochs": 1}), "distill", "--teacher", str(runs["teacher"].run_dir.path),
+            "--run-dir", str(tmp_path / "s"), "--record", "x"]
+    assert cli_main(args) == 2
+    assert "--record NAME needs --compare" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

@@ -203,3 +203,25 @@ def test_cli_pretrain_on_a_prepared_folder(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "9 train utterances (labels not read)" in out and "sernet train --init" in out
     assert RunDir(tmp_path / "ssl").complete
+
+
+def test_cli_pretrain_record_needs_the_curve(tmp_path, capsys):
+    args = [*tiny_cli_args(), "--set", f"home={tmp_path / 'h'}", "pretrain", "--record", "x"]
+    assert cli_main(args) == 2
+    assert "--record NAME needs --label-efficiency" in capsys.readouterr().err
+
+
+def test_a_record_round_trips_with_its_header(tmp_path):
+    from sernet.analysis import study
+    from sernet.analysis.bootstrap import Interval
+    from sernet.analysis.verdicts import difference_verdict
+
+    cfg = load_config("smoke")
+    v = difference_verdict("a vs b", Interval(1.0, -0.5, 2.5, 0.95, "test"))
+    path = study.write_record(cfg, "curve", {"verdicts": [v.to_dict()], "rows": [{"x": 1}]}, command="sernet x",
+                              wall_s=1.5, out_dir=tmp_path)
+    back = study.load_record("curve", results_dir=tmp_path)
+    assert path == tmp_path / "curve.json"
+    assert back["profile"] == "smoke" and back["command"] == "sernet x" and back["wall_s"] == 1.5
+    assert back["config_fingerprint"] == cfg.fingerprint() and back["machine"]["cores"] >= 1
+    assert back["rows"] == [{"x": 1}] and study.verdicts(back)[0].sentence() == v.sentence()

@@ -85,6 +85,30 @@ def export_int8(run_dir: str | Path, out_dir: str | Path) -> Path:
     return export.convert_tflite(saved, out / "model_int8.tflite", "int8")
 
 
+def student_verdict(cfg: Config, store, distilled_dir: str | Path, alone_dir: str | Path):
+    """Distilled student minus student alone, test UAR in points: the paired speaker bootstrap of the two runs'
+    test predictions (:func:`sernet.analysis.bootstrap.paired_difference`), as a
+    :func:`~sernet.analysis.verdicts.difference_verdict` (one seed: the interval is over test speakers)."""
+    from sernet.analysis.bootstrap import paired_difference
+    from sernet.analysis.verdicts import difference_verdict
+
+    classes = list(classes_of(store))
+    labels = {}
+    for name, run_dir in (("distilled", distilled_dir), ("alone", alone_dir)):
+        p = RunDir(run_dir).read_predictions()
+        p = p[p["split"] == "test"].sort_values("row")
+        labels[name] = (np.array([classes.index(c) for c in p["true"]]),
+                        np.array([classes.index(c) for c in p["predicted"]]), p["row"].to_numpy())
+    (y_true, pred_distilled, rows), (_, pred_alone, rows_alone) = labels["distilled"], labels["alone"]
+    if not np.array_equal(rows, rows_alone):
+        raise ValueError(f"{distilled_dir} and {alone_dir} were not scored on the same test rows")
+    a = cfg.analysis
+    gain = paired_difference(y_true, pred_distilled, pred_alone, np.asarray(store.speakers)[rows],
+                             n_classes=len(classes), n_resamples=a.bootstrap_resamples, confidence=a.confidence,
+                             seed=a.bootstrap_seed).scaled(100)
+    return difference_verdict("distilled student vs student alone", gain)
+
+
 def _logits(runner, features: np.ndarray, mask: np.ndarray, batch: int) -> np.ndarray:
     return np.concatenate([runner.logits(features[i:i + batch], mask[i:i + batch])
                            for i in range(0, len(features), batch)])

@@ -111,6 +111,57 @@ def test_predictions(run_dir: str | Path) -> pd.DataFrame:
     return pred[pred["split"] == "test"].sort_values("row").reset_index(drop=True)
 
 
+def curve_table(cfg: Config, table: pd.DataFrame, store) -> pd.DataFrame:
+    """:func:`label_efficiency`'s rows with each run's test UAR interval (speaker bootstrap of its test
+    predictions: ``low``, ``high``, at ``cfg.analysis.confidence``), without the run directories: what the
+    curve is drawn from and what a record keeps."""
+    from sernet.analysis.bootstrap import metric_interval
+
+    a = cfg.analysis
+    speakers = np.asarray(store.speakers)
+    rows = []
+    for _, r in table.iterrows():
+        p = test_predictions(r["run_dir"])
+        classes = [c[len("prob_"):] for c in p.columns if c.startswith("prob_")]
+        ci = metric_interval([classes.index(c) for c in p["true"]], [classes.index(c) for c in p["predicted"]],
+                             speakers[p["row"].to_numpy()], n_classes=len(classes),
+                             n_resamples=a.bootstrap_resamples, confidence=a.confidence, seed=a.bootstrap_seed)
+        rows.append({**r.drop("run_dir").to_dict(), "low": ci.low, "high": ci.high})
+    return pd.DataFrame(rows)
+
+
+def corpus_sizes(store) -> dict[str, int]:
+    """Utterances per split and test speakers of a labelled corpus (a record's ``corpus``)."""
+    sizes = {s: int(len(store.split_indices(s))) for s in ("train", "val", "test")}
+    sizes["test_speakers"] = int(len(set(np.asarray(store.speakers)[store.split_indices("test")])))
+    return sizes
+
+
+def plot_curve(curve: pd.DataFrame, fractions, *, chance: float, reference: float | None = None,
+               confidence: float = 0.95, ax=None):
+    """The label-efficiency figure: test UAR (%) against the labelled share, one line per ``init``, the mean
+    over seeds with the mean of the runs' speaker-bootstrap intervals; ``reference`` (UAR, 0-1) and
+    ``chance`` as horizontal lines. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    for init, marker in (("scratch", "o"), ("pretrained", "s")):
+        g = curve[curve["init"] == init].groupby("fraction")[["test_uar", "low", "high"]].mean()
+        ax.errorbar(100 * g.index, 100 * g["test_uar"],
+                    yerr=[100 * (g["test_uar"] - g["low"]), 100 * (g["high"] - g["test_uar"])],
+                    marker=marker, capsize=3, label=init)
+    if reference is not None:
+        ax.axhline(100 * reference, color="grey", ls="--", label="from scratch, all labels (Chapter 5)")
+    ax.axhline(100 * chance, color="grey", ls=":", label="chance")
+    ax.set(xscale="log", xlabel="labelled share of the train split (%)", ylabel="test UAR (%)",
+           title=f"label efficiency ({confidence:.0%} speaker-bootstrap intervals)")
+    ax.set_xticks([100 * f for f in fractions], [f"{100 * f:g}" for f in fractions])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+    return ax
+
+
 def efficiency_verdicts(cfg: Config, table: pd.DataFrame, store) -> list:
     """Per label fraction: pre-trained minus scratch test UAR (points), a verdict with intervals.
 

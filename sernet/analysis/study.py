@@ -395,6 +395,26 @@ def _json_default(v: Any) -> Any:
     raise TypeError(type(v))
 
 
+def write_record(cfg: Config, name: str, body: Mapping[str, Any], *, command: str = "",
+                 wall_s: float | None = None, out_dir: str | Path = RESULTS_DIR) -> Path:
+    """Write ``<out_dir>/<name>.json``: ``body`` under the header every record carries (profile, command, config
+    fingerprint, git commit, machine, date, wall time), for the larger runs of a chapter's curve
+    (``sernet pretrain --label-efficiency --record NAME``, ``sernet distill --compare --record NAME``).
+
+    Returns the path; read it back with :func:`load_record`.
+    """
+    from sernet.artifacts import atomic_write_text
+    from sernet.train.run_dir import git_commit
+
+    record = {"version": RECORD_VERSION, "name": name, "profile": cfg.profile, "command": command,
+              "config_fingerprint": cfg.fingerprint(), "git_commit": git_commit(), "machine": machine(),
+              "date": time.strftime("%Y-%m-%d"), "wall_s": wall_s, **body}
+    path = Path(out_dir) / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record, indent=1, default=_json_default) + "\n")
+    return path
+
+
 def load_record(name: str = "study", *, results_dir: str | Path = RESULTS_DIR) -> dict[str, Any]:
     """A committed record (``results/<name>.json``)."""
     path = Path(results_dir) / f"{name}.json"

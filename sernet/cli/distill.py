@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
                    help="also the student alone and the int8 exports: size, latency, UAR table")
     p.add_argument("--out", default=None, help="with --compare: folder of the int8 exports "
                                                "(default: <student run>/edge)")
+    p.add_argument("--record", default=None, metavar="NAME",
+                   help="with --compare: also write the result as the record results/NAME.json (profile, command, "
+                        "commit, machine, date; chapters read it)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 
@@ -37,6 +40,8 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import json
+    import sys
+    import time
     from pathlib import Path
 
     from sernet import workspace
@@ -56,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else edge.distill_run_path(cfg, teacher)
     if not args.json:
         print(f"teacher: {teacher}\nstudent run directory: {run_dir}")
+    if args.record and not args.compare:
+        raise SernetError("--record NAME needs --compare (the record is the comparison)")
+    t0 = time.perf_counter()
     result = distill(cfg, store, teacher, run_dir, resume=not args.fresh)
     m = result.metrics
     out = {"run_dir": str(run_dir), "params": m["params"], "teacher_params": m["teacher_params"],
@@ -66,6 +74,17 @@ def run(args: argparse.Namespace) -> int:
                                              "student alone": alone.run_dir.path},
                                 Path(args.out) if args.out else Path(run_dir) / "edge")
         out["edge"] = table.to_dict(orient="records")
+        out["verdicts"] = [edge.student_verdict(cfg, store, run_dir, alone.run_dir.path).to_dict()]
+    if args.record:
+        from sernet.analysis.self_supervised import corpus_sizes
+        from sernet.analysis.study import write_record
+
+        body = {"student": {k: out[k] for k in ("params", "teacher_params", "test")},
+                "edge": out["edge"], "verdicts": out["verdicts"], "corpus": corpus_sizes(store)}
+        path = write_record(cfg, args.record, body, command=" ".join(["sernet", *sys.argv[1:]]),
+                            wall_s=round(time.perf_counter() - t0, 1))
+        if not args.json:
+            print(f"record: {path}")
     if args.json:
         print(json.dumps(out, indent=2, default=float))
         return 0

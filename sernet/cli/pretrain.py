@@ -31,6 +31,9 @@ def add_parser(sub) -> None:
                         "the labelled corpus and print the curve with intervals")
     p.add_argument("--workers", type=int, default=None,
                    help="feature-extraction processes when the corpus is new (default: one per core)")
+    p.add_argument("--record", default=None, metavar="NAME",
+                   help="with --label-efficiency: also write the result as the record results/NAME.json (profile, command, "
+                        "commit, machine, date; chapters read it)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=run)
 
@@ -38,11 +41,14 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
     import json
+    import sys
+    import time
     from pathlib import Path
 
     from sernet import workspace
     from sernet.analysis import self_supervised as ssl
     from sernet.cli import load_config
+    from sernet.errors import SernetError
     from sernet.train.pretrain import pretrain
 
     cfg = load_config(args)
@@ -57,14 +63,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"run directory: {run_dir}")
         print(f"unlabelled corpus: {getattr(store, 'path', None) or 'in memory'}: "
               f"{len(store.split_indices('train'))} train utterances (labels not read)")
+    if args.record and not args.label_efficiency:
+        raise SernetError("--record NAME needs --label-efficiency (the record is the curve)")
+    t0 = time.perf_counter()
     result = pretrain(cfg, store, run_dir, resume=not args.fresh)
     out = {"run_dir": str(result.run_dir.path), "metrics": result.metrics}
     if args.label_efficiency:
         labelled = workspace.feature_store(cfg)
         table = ssl.label_efficiency(cfg, labelled, result.run_dir.path)
         verdicts = ssl.efficiency_verdicts(cfg, table, labelled)
-        out["label_efficiency"] = table.drop(columns=["run_dir"]).to_dict(orient="records")
+        out["label_efficiency"] = ssl.curve_table(cfg, table, labelled).to_dict(orient="records")
         out["verdicts"] = [v.to_dict() for v in verdicts]
+    if args.record:
+        from sernet.analysis.study import write_record
+
+        body = {"pretrain": {"metrics": result.metrics},
+                "label_efficiency": out["label_efficiency"], "verdicts": out["verdicts"],
+                "corpus": ssl.corpus_sizes(labelled)}
+        path = write_record(cfg, args.record, body, command=" ".join(["sernet", *sys.argv[1:]]),
+                            wall_s=round(time.perf_counter() - t0, 1))
+        if not args.json:
+            print(f"record: {path}")
     if args.json:
         print(json.dumps(out, indent=2, default=float))
         return 0

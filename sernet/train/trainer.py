@@ -349,6 +349,9 @@ def _compiled_model(cfg: Config, counts: np.ndarray, steps_per_epoch: int, polic
     return train_model, model
 
 
+_JIT = {"auto": "auto", "on": True, "off": False}  # cfg.train.jit_compile -> Keras' compile(jit_compile=...)
+
+
 def _compile(train_model, cfg: Config, counts: np.ndarray, steps_per_epoch: int) -> None:
     """Compile ``train_model`` with a fresh optimizer, the loss of ``cfg.train`` and accuracy; build the
     optimizer's variables for the currently trainable variables."""
@@ -358,7 +361,8 @@ def _compile(train_model, cfg: Config, counts: np.ndarray, steps_per_epoch: int)
     loss = losses.make_loss(cfg.train, counts, n_classes=len(counts))
     if cfg.model.tasks == "categorical":
         train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch), loss=loss,
-                            metrics=[k.metrics.CategoricalAccuracy(name="accuracy")])
+                            metrics=[k.metrics.CategoricalAccuracy(name="accuracy")],
+                            jit_compile=_JIT[cfg.train.jit_compile])
     else:  # dict outputs: CCC loss on "dimensions", the class loss on "logits" (multitask), task-weighted
         from sernet.model.dimensional_head import DIMENSIONS_OUTPUT, LOGITS, CCCLoss
 
@@ -370,7 +374,7 @@ def _compile(train_model, cfg: Config, counts: np.ndarray, steps_per_epoch: int)
             loss_by_output[LOGITS], weights[LOGITS] = loss, m.task_weights[0]
             metrics = {LOGITS: [k.metrics.CategoricalAccuracy(name="accuracy")]}
         train_model.compile(optimizer=make_optimizer(cfg.train, steps_per_epoch), loss=loss_by_output,
-                            loss_weights=weights, metrics=metrics)
+                            loss_weights=weights, metrics=metrics, jit_compile=_JIT[cfg.train.jit_compile])
     train_model.optimizer.build(train_model.trainable_variables)
 
 
