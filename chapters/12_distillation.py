@@ -34,9 +34,7 @@ import pandas as pd
 
 import sernet
 from sernet import workspace
-from sernet.analysis import edge, runs
-from sernet.analysis.bootstrap import paired_difference
-from sernet.analysis.verdicts import difference_verdict
+from sernet.analysis import edge, runs, study
 from sernet.backend import keras as _keras
 from sernet.deploy.predictor import softmax
 from sernet.deploy.runners import KerasRunner
@@ -128,22 +126,7 @@ print("distilled student's run records its teacher:", "teacher" in distilled.run
 # NBVAL_IGNORE_OUTPUT
 for name, r in (("teacher", teacher), ("distilled student", distilled), ("student alone", alone)):
     print(f"{name:18s} test UAR {r.metrics['test']['uar']:.3f}  (best epoch {r.metrics['best_epoch']})")
-
-
-def test_labels(result):
-    p = result.run_dir.read_predictions()
-    p = p[p["split"] == "test"].sort_values("row")
-    classes = list(store.classes)
-    return np.array([classes.index(c) for c in p["true"]]), np.array([classes.index(c) for c in p["predicted"]]), \
-        np.asarray(store.speakers)[p["row"].to_numpy()]
-
-
-y_true, pred_distilled, groups = test_labels(distilled)
-_, pred_alone, _ = test_labels(alone)
-gain = paired_difference(y_true, pred_distilled, pred_alone, groups, n_classes=len(store.classes),
-                         n_resamples=cfg.analysis.bootstrap_resamples, confidence=cfg.analysis.confidence,
-                         seed=cfg.analysis.bootstrap_seed).scaled(100)
-verdict = difference_verdict("distilled student vs student alone", gain)
+verdict = edge.student_verdict(cfg, store, distilled.run_dir.path, alone.run_dir.path)
 print(verdict.sentence())
 
 # %% [markdown]
@@ -194,7 +177,38 @@ fig.tight_layout()
 # For a model this small a batch-1 call is dominated by fixed per-call costs (graph dispatch, the
 # self-attention over the window), so latency falls less than the parameter count: the chart shows by how
 # much on this machine.
+
+# %% [markdown]
+# ### The larger run: the study record
 #
+# The same comparison on the study profile (its larger corpus and more test speakers; sizes printed below),
+# `SERNET_PROFILE=study sernet distill --compare --record distillation`, was run once and written as
+# `results/distillation.json`; what follows is read from it, so it is the same on every machine (its
+# latencies are that machine's, named in the header).
+
+# %%
+record = study.load_record("distillation")
+print({k: record[k] for k in ("profile", "command", "git_commit", "date")})
+print("machine:", record["machine"]["cpu"], f"({record['machine']['cores']} cores)", "| corpus:", record["corpus"])
+print(f"student: {record['student']['params']} parameters, "
+      f"{record['student']['params'] / record['student']['teacher_params']:.1%} of the teacher's")
+print(pd.DataFrame(record["edge"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+for v in study.verdicts(record):
+    print(v.sentence(with_rule=True))
+edge_rows = pd.DataFrame(record["edge"]).set_index(["model", "format"])
+print("int8 files keep the Keras labels on at least",
+      f"{edge_rows.xs('litert_int8', level='format')['agreement'].min():.1%} of the test windows")
+
+# %% [markdown]
+# How to read the record. The verdict compares the two students on the same test speakers; one seed, so
+# its interval is over speakers only. If the distilled student comes out *lower*, look at what it was
+# taught: the teacher here is the smoke-width SER-Net trained on the same small corpus (its own UAR is in
+# the table), so its softened outputs carry its mistakes as well as its dark knowledge, and with
+# `distill.alpha` weighting the soft term the student follows them more than the labels. Distillation pays
+# when the teacher is much better than the student can get alone; a larger teacher (`--teacher` a run of
+# the full profile) or a smaller `distill.alpha` are the exercises to try.
+
+# %% [markdown]
 # ## 12.5 What the synthetic corpus can and cannot tell
 #
 # * **Can:** the sizes, the file sizes and the latencies are properties of the models and runtimes, and hold
