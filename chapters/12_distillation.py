@@ -155,18 +155,8 @@ print(table.to_string(index=False))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-fig, ax = plt.subplots(figsize=(7, 4.2))
-colours = dict(zip(table["model"].unique(), ("tab:blue", "tab:green", "tab:orange"), strict=False))
-for _, r in table.iterrows():
-    ax.errorbar(r["latency_ms"], 100 * r["uar"], yerr=[[100 * (r["uar"] - r["uar_low"])], [100 * (r["uar_high"] - r["uar"])]],
-                marker="o" if r["format"] == "keras" else "s", ms=4 + 40 * np.sqrt(r["size_mb"]),
-                mfc="none" if r["format"] == "keras" else colours[r["model"]], color=colours[r["model"]], capsize=3,
-                ls="none", label=f"{r['model']} ({r['format']})")
-ax.axhline(100 / len(store.classes), color="grey", ls=":", label="chance")
-ax.set(xscale="log", xlabel="batch-1 latency on one core, p50 (ms, log scale)", ylabel="test UAR (%)",
-       title="accuracy vs latency (marker area ~ file size)")
-ax.legend(fontsize=7, loc="lower right", markerscale=0.4)
-fig.tight_layout()
+edge.plot_pareto(table, chance=1 / len(store.classes))
+plt.gcf().tight_layout()
 
 # %% [markdown]
 # How to read it: the Pareto front are the points no other point beats on both axes. The Keras rows time
@@ -193,6 +183,8 @@ print("machine:", record["machine"]["cpu"], f"({record['machine']['cores']} core
 print(f"student: {record['student']['params']} parameters, "
       f"{record['student']['params'] / record['student']['teacher_params']:.1%} of the teacher's")
 print(pd.DataFrame(record["edge"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+edge.plot_pareto(pd.DataFrame(record["edge"]), chance=1 / len(store.classes))
+plt.gcf().tight_layout()
 for v in study.verdicts(record):
     print(v.sentence(with_rule=True))
 edge_rows = pd.DataFrame(record["edge"]).set_index(["model", "format"])

@@ -165,3 +165,26 @@ def edge_table(cfg: Config, store, models: dict[str, str | Path], out_dir: str |
                          "latency_ms": lat["p50_ms"], "uar": ci.estimate, "uar_low": ci.low, "uar_high": ci.high,
                          "agreement": float(np.mean(pred == reference))})
     return pd.DataFrame(rows)
+
+
+def plot_pareto(table: pd.DataFrame, *, chance: float, ax=None):
+    """The accuracy-vs-latency figure of an :func:`edge_table`: test UAR (%) with its interval against batch-1
+    latency on one core (log scale), one colour per model, open markers for Keras and filled for the int8
+    files, marker area growing with the file size; ``chance`` (UAR, 0-1) as a line. Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.2))
+    palette = ("tab:blue", "tab:green", "tab:orange", "tab:red", "tab:purple")
+    colours = dict(zip(table["model"].unique(), palette, strict=False))
+    for _, r in table.iterrows():
+        ax.errorbar(r["latency_ms"], 100 * r["uar"],
+                    yerr=[[100 * (r["uar"] - r["uar_low"])], [100 * (r["uar_high"] - r["uar"])]],
+                    marker="o" if r["format"] == "keras" else "s", ms=4 + 40 * np.sqrt(r["size_mb"]),
+                    mfc="none" if r["format"] == "keras" else colours[r["model"]], color=colours[r["model"]],
+                    capsize=3, ls="none", label=f"{r['model']} ({r['format']})")
+    ax.axhline(100 * chance, color="grey", ls=":", label="chance")
+    ax.set(xscale="log", xlabel="batch-1 latency on one core, p50 (ms, log scale)", ylabel="test UAR (%)",
+           title="accuracy vs latency (marker area ~ file size)")
+    ax.legend(fontsize=7, loc="lower right", markerscale=0.4)
+    return ax
