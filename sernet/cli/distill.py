@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from sernet.train import RunDir
     from sernet.train.distill import distill, student_config
 
+    if args.record and not args.compare:  # before the teacher is looked up or trained
+        raise SernetError("--record NAME needs --compare (the record is the comparison)")
     cfg = load_config(args)
     if args.teacher and not RunDir(args.teacher).complete:
         raise SernetError(f"--teacher {args.teacher}: not a finished run (no model.keras/metrics.json)")
@@ -61,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir) if args.run_dir else edge.distill_run_path(cfg, teacher)
     if not args.json:
         print(f"teacher: {teacher}\nstudent run directory: {run_dir}")
-    if args.record and not args.compare:
-        raise SernetError("--record NAME needs --compare (the record is the comparison)")
     t0 = time.perf_counter()
     result = distill(cfg, store, teacher, run_dir, resume=not args.fresh)
     m = result.metrics

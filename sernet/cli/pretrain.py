@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from sernet.errors import SernetError
     from sernet.train.pretrain import pretrain
 
+    if args.record and not args.label_efficiency:  # before any corpus is built or run trained
+        raise SernetError("--record NAME needs --label-efficiency (the record is the curve)")
     cfg = load_config(args)
     if args.data:
         ucfg = dataclasses.replace(cfg, data_root=str(Path(args.data).expanduser()))
@@ -63,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"run directory: {run_dir}")
         print(f"unlabelled corpus: {getattr(store, 'path', None) or 'in memory'}: "
               f"{len(store.split_indices('train'))} train utterances (labels not read)")
-    if args.record and not args.label_efficiency:
-        raise SernetError("--record NAME needs --label-efficiency (the record is the curve)")
     t0 = time.perf_counter()
     result = pretrain(cfg, store, run_dir, resume=not args.fresh)
     out = {"run_dir": str(result.run_dir.path), "metrics": result.metrics}
