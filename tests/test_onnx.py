@@ -99,6 +99,19 @@ def test_onnx_int8_agrees_on_labels_and_is_smaller(onnx_export):
     assert int8_bytes == pytest.approx(float_bytes - 3 * quantised, rel=0.05)  # 4 bytes became 1 (+ scales)
 
 
+def test_int8_disagreements_are_near_ties_and_the_interval_brackets_the_agreement(onnx_export):
+    cfg, predictor, out, by, x, mask = onnx_export
+    from sernet.deploy.export import near_tie_share
+
+    r = by["onnx_int8"]
+    ref = predictor.logits(x, mask)
+    assert r.near_ties == pytest.approx(near_tie_share(ref, r.max_abs_dlogit))
+    assert r.label_agreement >= 1.0 - r.near_ties - 1e-12  # only a near tie can change label
+    ci = r.agreement_interval()
+    assert ci.low <= r.label_agreement <= ci.high and ci.groups == r.n_parity == len(x)
+    assert by["onnx"].near_ties <= r.near_ties  # the fp32 error is far smaller: fewer windows at risk
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "onnx_int8"])
 def test_onnx_loads_as_a_predictor(onnx_export, fmt):
     cfg, predictor, out, by, x, mask = onnx_export

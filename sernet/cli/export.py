@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         table = pd.DataFrame([{"format": r.format, "size_mb": round(r.size_mb, 3),
                                "max_abs_dlogit": f"{r.max_abs_dlogit:.2e}", "tolerance": r.tolerance,
                                "label_agreement": round(r.label_agreement, 3),
-                               "min_agreement": r.min_agreement, "passed": r.passed,
+                               "min_agreement": r.min_agreement, "near_ties": round(r.near_ties, 3),
+                               "passed": r.passed,
                                "path": r.path} for r in results])
         print(table.to_string(index=False))
         print()

@@ -79,6 +79,12 @@ class ExportResult:
         Number of windows compared.
     min_agreement : float
         The label agreement this format must reach (``cfg.deploy.int8_min_agreement`` for ONNX int8, else 0).
+    near_ties : float
+        Fraction of parity windows whose Keras top-two logit margin is at most ``2 * max_abs_dlogit``: the
+        only windows an error of that size can relabel (each logit moves by at most ``max_abs_dlogit``, so the
+        margin by at most twice that), hence ``label_agreement >= 1 - near_ties`` always. When the
+        near ties alone exceed ``1 - min_agreement``, the minimum is out of reach of any export with that
+        error: it is the trained model's margins, not the converter, that decide (Chapter 8).
     """
 
     format: str
@@ -89,11 +95,44 @@ class ExportResult:
     tolerance: float
     n_parity: int
     min_agreement: float = 0.0
+    near_ties: float = 0.0
 
     @property
     def passed(self) -> bool:
         """Whether the logit difference is within the tolerance and the label agreement reaches its minimum."""
         return self.max_abs_dlogit <= self.tolerance and self.label_agreement >= self.min_agreement
+
+    def agreement_interval(self, confidence: float = 0.95):
+        """The label agreement with its exact (Clopper–Pearson) binomial interval over the parity windows.
+
+        The windows are treated as independent trials (one window per utterance; utterances of one speaker
+        are not independent, so the interval is, if anything, too narrow).
+
+        Examples
+        --------
+        >>> r = ExportResult("onnx_int8", "m.onnx", 0.1, 0.2, 0.99, 0.5, 400, 0.99)
+        >>> ci = r.agreement_interval()
+        >>> round(ci.estimate, 2), round(ci.low, 3) < 0.99 < round(ci.high, 3)
+        (0.99, True)
+        """
+        from scipy.stats import binomtest
+
+        from sernet.analysis.bootstrap import Interval
+
+        agree = int(round(self.label_agreement * self.n_parity))
+        ci = binomtest(agree, self.n_parity).proportion_ci(confidence_level=confidence, method="exact")
+        return Interval(agree / self.n_parity, float(ci.low), float(ci.high), confidence,
+                        f"Clopper-Pearson over {self.n_parity} windows", self.n_parity)
+
+
+def near_tie_share(reference: np.ndarray, max_abs_dlogit: float) -> float:
+    """Fraction of rows of ``reference`` logits whose top-two margin is at most ``2 * max_abs_dlogit``.
+
+    >>> near_tie_share(np.array([[2.0, 1.9, 0.0], [3.0, 0.0, 0.0]]), 0.1)
+    0.5
+    """
+    top2 = np.sort(np.asarray(reference, np.float64), axis=1)[:, -2:]
+    return float(np.mean(top2[:, 1] - top2[:, 0] <= 2 * max_abs_dlogit))
 
 
 def tolerance(cfg: Config, fmt: str) -> float:
@@ -396,7 +435,8 @@ def export_model(predictor, out_dir: str | Path, features: np.ndarray, mask: np.
         max_abs, agreement = check_parity(reference, runner_for(fmt, path, cfg), features, mask, batch)
         results.append(ExportResult(fmt, str(path), round(size_mb(path), 3), max_abs, agreement,
                                     tolerance(cfg, fmt), len(features),
-                                    cfg.deploy.int8_min_agreement if fmt == "onnx_int8" else 0.0))
+                                    cfg.deploy.int8_min_agreement if fmt == "onnx_int8" else 0.0,
+                                    near_tie_share(reference, max_abs)))
     (out / REPORT_FILE).write_text(json.dumps([asdict(r) for r in results], indent=2))
     return results
 
