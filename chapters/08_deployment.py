@@ -503,6 +503,80 @@ for name, spec in sorted(serve.structured_outputs.items()):
 # `sernet.deploy.runners.LiteRTRunner` does. For a Python service, `Predictor.load(...)` once at start-up and
 # `predict` per request is all there is.
 #
+# ### `sernet serve`: audio in, emotions out
+#
+# `sernet serve RUN` puts any model the predictor loads behind an ASGI app (Starlette, served by uvicorn):
+# `POST /v1/predict` takes an audio upload in any format `soundfile` reads and answers the label,
+# probabilities, windows, `no_speech` and the repairs made; `WS /v1/stream` takes PCM16 or float32 chunks at
+# a declared rate and answers a running estimate every `deploy.stream_hop_s`; `GET /health` and
+# `GET /v1/model` describe it, and `/` is a page that streams the microphone. Concurrent requests are
+# micro-batched (`serve.max_batch`, `serve.max_wait_ms`) behind a bounded queue (503 with `Retry-After`
+# when full). Here the same app runs in this kernel, on a free localhost port, in a background thread: one
+# upload, one stream of the demo recording, then a load curve from `serve.curve_clients` concurrent
+# clients (`sernet bench serve` runs the full load test, with malformed requests and overload, against a
+# server process of its own).
+
+# %%
+import io  # noqa: E402
+
+import httpx  # noqa: E402
+import soundfile  # noqa: E402
+from websockets.sync.client import connect  # noqa: E402
+
+from sernet.bench import serve as serve_bench  # noqa: E402
+from sernet.deploy.serve import create_app  # noqa: E402
+from sernet.deploy.serve.server import background_server  # noqa: E402
+
+y_demo, _, _ = streaming.demo_recording(cfg)
+chunk = int(round(cfg.deploy.chunk_ms / 1000 * cfg.features.sample_rate_hz))
+clips = serve_bench.make_clips(cfg)
+with background_server(create_app(predictor, cfg), cfg) as url:
+    with httpx.Client(base_url=url, timeout=cfg.serve.timeout_s) as http:
+        described = http.get("/v1/model").json()
+        answer = http.post("/v1/predict", content=clips[-1].body, headers={"content-type": "audio/wav"}).json()
+    with connect(url.replace("http", "ws", 1) + "/v1/stream") as ws:
+        ws.send(json.dumps({"type": "start", "sample_rate_hz": cfg.features.sample_rate_hz,
+                            "encoding": "float32"}))
+        ready = json.loads(ws.recv())
+        for i in range(0, len(y_demo), chunk):
+            ws.send(y_demo[i : i + chunk].astype("<f4").tobytes())
+        ws.send(json.dumps({"type": "stop"}))
+        messages = [json.loads(ws.recv())]
+        while messages[-1]["type"] != "end":
+            messages.append(json.loads(ws.recv()))
+    curve = serve_bench.load_curve(url, cfg.serve.curve_clients, cfg.serve.curve_seconds, clips,
+                                   cfg.serve.timeout_s)
+
+served_estimates = [m for m in messages if m["type"] == "estimate"]
+local = predictor.predict(soundfile.read(io.BytesIO(clips[-1].body), dtype="float32")[0])
+print("GET /v1/model:", sorted(described))
+print(f"POST /v1/predict ({clips[-1].duration_s:g} s clip): fields {sorted(answer)}; same label as "
+      f"Predictor.predict in this kernel: {answer['label'] == local.label}; max |Δp| < 1e-4: "
+      f"{max(abs(answer['probabilities'][c] - local.probabilities[c]) for c in predictor.classes) < 1e-4}")
+ws_probs = np.array([[m["probabilities"][c] for c in predictor.classes] if m["probabilities"] else
+                     [np.nan] * len(predictor.classes) for m in served_estimates])
+print(f"WS /v1/stream: {ready['type']}, {len(served_estimates)} estimates for "
+      f"{len(y_demo) / cfg.features.sample_rate_hz:.2f} s (the in-kernel stream above: {len(estimates)}); "
+      f"the same as the offline windowed prediction (max |Δp| < 1e-4): "
+      f"{len(ws_probs) == len(offline) and bool(np.nanmax(np.abs(ws_probs - offline)) < 1e-4)}")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+offline_rate = serve_bench.offline_throughput(predictor, clips, cfg.serve.curve_seconds)
+print(pd.DataFrame(curve)[["clients", "requests", "ok", "throughput_rps", "p50_ms", "p95_ms",
+                           "errors_well_formed"]].to_string(index=False))
+print(f"offline batched predictor on the same clips: {offline_rate['clips_per_s']} clips/s; every well-formed "
+      f"request answered at every load: {all(r['errors_well_formed'] == 0 for r in curve)}")
+plots.load_curve(curve, offline_rps=offline_rate["clips_per_s"],
+                 title="sernet serve in this kernel (clients share its cores)")
+plt.show()
+
+# %% [markdown]
+# The clients run on the same cores as the server (and here in the same process), so the curve shows where
+# answering more clients stops adding throughput and starts adding latency on *this* machine, not the
+# server's ceiling; `sernet bench serve` also reports answered clips per server CPU second beside the
+# offline predictor's clips per CPU second, which takes the clients out of the comparison.
+
 # ## Summary
 #
 # * `Predictor` loads a run or an export once and predicts any length: fixed `max_length` windows (padded

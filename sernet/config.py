@@ -329,6 +329,10 @@ class ServeConfig:
     bench_overload_clients: int = 64
     bench_rss_interval_s: float = 0.5
     bench_offline_s: float = 5.0
+    # Chapter 8's load curve (sernet.bench.serve.load_curve): curve_seconds of well-formed requests at each
+    # number of concurrent clients.
+    curve_clients: tuple[int, ...] = (1, 2, 4, 8)
+    curve_seconds: float = 3.0
     # Seconds allowed for a stream's start message, the server to come up and each load-test request.
     timeout_s: float = 60.0
 

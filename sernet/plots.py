@@ -372,6 +372,36 @@ def real_time_factors(rtf: pd.Series, *, target: float | None = None, ax=None, t
     return fig
 
 
+def load_curve(rows: Sequence[dict], *, offline_rps: float | None = None, title: str = ""):
+    """A server's load curve: answered requests per second and p50/p95 latency against concurrent clients.
+
+    ``rows`` are :func:`sernet.bench.serve.summarize` rows (``clients``, ``throughput_rps``, ``p50_ms``,
+    ``p95_ms``); ``offline_rps`` draws the offline batched predictor's clips per second for comparison.
+    """
+    plt = _plt()
+    clients = [r["clients"] for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    a.plot(clients, [r["throughput_rps"] for r in rows], "o-", label="served")
+    if offline_rps is not None:
+        a.axhline(offline_rps, color="k", ls="--", lw=0.8, label="offline batched predictor")
+    a.set_xlabel("concurrent clients")
+    a.set_ylabel("answered requests / s")
+    a.set_ylim(bottom=0)
+    a.legend(fontsize=8)
+    for key, style in (("p50_ms", "o-"), ("p95_ms", "s--")):
+        b.plot(clients, [r[key] for r in rows], style, label=key.split("_")[0])
+    b.set_xlabel("concurrent clients")
+    b.set_ylabel("latency (ms)")
+    b.set_ylim(bottom=0)
+    b.legend(fontsize=8)
+    for ax in (a, b):
+        ax.set_xticks(clients)
+        ax.grid(lw=0.3, alpha=0.5)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def bars_with_spread(mean: pd.DataFrame, spread: pd.DataFrame, *, chance: float | None = None, ax=None,
                      ylabel: str = "", title: str = "", spread_label: str = "± 1 s.d. over seeds"):
     """Grouped bars (rows of ``mean`` = groups on the x axis, columns = one bar each) with error bars.

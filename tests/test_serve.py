@@ -467,6 +467,12 @@ def test_bench_serve_json_with_a_tiny_model(setup, tmp_path, capsys):
     assert phases["malformed"]["malformed_rejected"] == phases["malformed"]["malformed_sent"]
     assert phases["overload"]["status_counts"].get("503", 0) > 0  # 6 clients against a queue of 2
     assert report["offline"]["clips_per_s"] > 0 and report["rss_mb"]
+    off = report["offline"]
+    assert off["cpu_s"] > 0 and off["clips_per_cpu_s"] == pytest.approx(off["clips"] / off["cpu_s"], rel=1e-2)
+    clean = phases["clean"]
+    if clean["server_cpu_s"]:  # Linux /proc
+        expected = clean["ok"] / clean["server_cpu_s"] / off["clips_per_cpu_s"]
+        assert report["per_cpu_vs_offline"] == pytest.approx(expected, rel=1e-2)
     assert report["server_shutdown"]["graceful"] is True  # SIGTERM: in-flight finished, worker stopped
 
 
@@ -493,3 +499,23 @@ def test_a_failing_model_is_a_logged_500_and_the_next_request_is_served(setup, c
     lines = [r.getMessage() for r in caplog.records if r.name == "sernet.serve"]
     assert any('"POST /v1/predict" 500' in ln for ln in lines) and any('"POST /v1/predict" 200' in ln for ln in lines)
     assert any("kernel exploded" in (r.exc_text or "") or r.exc_info for r in caplog.records if r.levelname == "ERROR")
+
+
+def test_background_server_serves_a_load_curve_and_stops_when_left(setup):
+    import httpx
+
+    from sernet.bench.serve import load_curve, make_clips
+    from sernet.deploy.serve.server import background_server
+
+    cfg, predictor, y = setup
+    clips = make_clips(cfg)
+    with background_server(create_app(predictor, cfg), cfg) as url:
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        assert httpx.get(url + "/health", timeout=30).json()["status"] == "ok"
+        rows = load_curve(url, (1, 2), 0.5, clips, cfg.serve.timeout_s)
+    assert [r["clients"] for r in rows] == [1, 2]
+    for r in rows:
+        assert r["ok"] == r["requests"] > 0 and r["errors_well_formed"] == 0
+        assert r["p50_ms"] <= r["p95_ms"]
+    with pytest.raises(httpx.HTTPError):  # left: nothing listens there any more
+        httpx.get(url + "/health", timeout=2)

@@ -307,20 +307,23 @@ def stop_server(server: ServerProcess, timeout_s: float) -> dict[str, Any]:
 
 def offline_throughput(predictor, clips: list[Clip], min_seconds: float) -> dict[str, Any]:
     """The offline batched predictor on the same clips: ``Predictor.predict`` on the list of clips, repeated
-    until ``min_seconds`` have passed; clips per second and audio seconds per second."""
+    until ``min_seconds`` have passed; clips per second, audio seconds per second, and clips per CPU second
+    of this process (``time.process_time``: the predictor runs in this process, on every core it may use)."""
     import soundfile as sf
 
     audio = [sf.read(io.BytesIO(c.body), dtype="float32")[0] for c in clips]
     predictor.predict(audio)  # warm-up (compilation)
-    n, wall = 0, 0.0
+    n, wall, cpu = 0, 0.0, 0.0
     while wall < min_seconds or n == 0:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         predictor.predict(audio)
         wall += time.perf_counter() - t0
+        cpu += time.process_time() - c0
         n += 1
     total_s = n * sum(len(a) for a in audio) / predictor.cfg.features.sample_rate_hz
     return {"clips": n * len(audio), "seconds": round(wall, 3), "clips_per_s": round(n * len(audio) / wall, 3),
-            "audio_s_per_s": round(total_s / wall, 3)}
+            "audio_s_per_s": round(total_s / wall, 3), "cpu_s": round(cpu, 3),
+            "clips_per_cpu_s": round(n * len(audio) / cpu, 3) if cpu > 0 else None}
 
 
 # ------------------------------------------------------------------------------------------------ run
@@ -368,6 +371,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         sampler.join()
     clean = next(p for p in phases if p["phase"] == "clean")
     ratio = clean["throughput_rps"] / offline["clips_per_s"] if offline["clips_per_s"] else None
+    # The load generator shares the machine with the server, so wall-clock throughput also measures the
+    # clients' CPU; answered clips per server CPU second against the offline clips per CPU second does not.
+    per_cpu = (clean["ok"] / clean["server_cpu_s"] / offline["clips_per_cpu_s"]
+               if clean.get("server_cpu_s") and offline.get("clips_per_cpu_s") else None)
     return {
         "benchmark": "serve", "model": str(model), "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
                                                                 "python": platform.python_version()},
@@ -377,6 +384,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                      "malformed_fraction": s.bench_malformed_fraction},
         "offline": offline, "phases": phases,
         "throughput_vs_offline": None if ratio is None else round(ratio, 3), "throughput_goal": THROUGHPUT_GOAL,
+        "per_cpu_vs_offline": None if per_cpu is None else round(per_cpu, 3),
         "rss_mb": [list(x) for x in sampler.samples], "server_shutdown": shutdown,
     }
 
@@ -394,9 +402,23 @@ def run(args: argparse.Namespace) -> int:
     off = report["offline"]
     print(f"sernet bench serve: {report['model']} on {report['machine']['cpu']} ({report['machine']['cores']} cores)")
     print(f"offline batched predictor: {off['clips_per_s']} clips/s, {off['audio_s_per_s']} audio s/s "
-          f"({off['clips']} clips)")
+          f"({off['clips']} clips; {off['clips_per_cpu_s']} clips per CPU second)")
     print(format_table(report["phases"], cols))
     print(f"clean throughput / offline: {report['throughput_vs_offline']} (goal >= {THROUGHPUT_GOAL}); "
           f"SIGTERM: graceful shutdown logged: {report['server_shutdown']['graceful']}, exit code "
           f"{report['server_shutdown']['exit_code']}")
+    print(f"clean clips per server CPU second / offline clips per CPU second: {report['per_cpu_vs_offline']} "
+          "(the clients run on the same cores)")
     return 0
+
+
+def load_curve(url: str, clients: tuple[int, ...], seconds: float, clips: list[Clip], timeout_s: float
+               ) -> list[dict[str, Any]]:
+    """Throughput and latency percentiles of a running server at each number of concurrent ``clients``
+    (well-formed requests only, ``seconds`` each): one :func:`summarize` row per client count, for a
+    load curve (Chapter 8 draws it)."""
+    rows = []
+    for n in clients:
+        log, t0, t1 = run_phase(url, f"{n} clients", n, seconds, clips, [], 0.0, timeout_s)
+        rows.append(summarize(f"{n} clients", log, t0, t1, n))
+    return rows

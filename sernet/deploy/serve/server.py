@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sernet.config import Config
 
@@ -67,3 +68,38 @@ def run_server(app, cfg: Config, host: str | None = None, port: int | None = Non
     shown = f"[{shown_host}]" if ":" in shown_host else shown_host
     announce(f"listening on http://{shown}:{actual}")
     server.run(sockets=[sock])
+
+
+@contextlib.contextmanager
+def background_server(app, cfg: Config, host: str = "127.0.0.1", port: int = 0,
+                      start_timeout_s: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a daemon thread of this process (a notebook, a test) and yield its base
+    URL; on leaving, stop it gracefully (in-flight requests finish) and wait for the thread.
+
+    Examples
+    --------
+    >>> with background_server(create_app(predictor), cfg) as url:   # doctest: +SKIP
+    ...     httpx.get(url + "/health").json()["status"]
+    'ok'
+    """
+    import threading
+    import time
+
+    from sernet.errors import SernetError
+
+    server, sock = make_server(app, cfg, host, port)
+    shown_host, actual = sock.getsockname()[:2]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="sernet-serve")
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise SernetError(f"the server on {shown_host}:{actual} did not start within {start_timeout_s} s")
+        time.sleep(0.02)
+    try:
+        yield f"http://{'[' + shown_host + ']' if ':' in shown_host else shown_host}:{actual}"
+    finally:
+        server.should_exit = True
+        thread.join(cfg.serve.shutdown_timeout_s + cfg.serve.timeout_s)
+        sock.close()
