@@ -170,8 +170,8 @@ def _predict(model, dataset):
     per-call set-up of a data pipeline, which cost about as much as the forward pass itself on a smoke
     validation split — and the trainer predicts the validation split after every epoch.
     """
-    if not isinstance(dataset, FeatureBatches):
-        return model.predict(dataset, verbose=0)
+    if not isinstance(dataset, FeatureBatches) or not hasattr(model, "predict_on_batch"):
+        return model.predict(dataset, verbose=0)  # other data, or a duck-typed model with predict() only
     k = keras()
     outs = [model.predict_on_batch(dataset.inputs(b)) for b in range(len(dataset))]
     if not outs:
