@@ -252,8 +252,7 @@ agreement = verdicts.threshold_verdict("ONNX int8 vs the Keras model", int8.agre
                                        measure="label agreement")
 print(agreement.sentence(1, with_rule=True))
 reference = predictor.logits(x_par, m_par, max(cfg.deploy.bench_batch_sizes))
-top2 = np.sort(reference, axis=1)[:, -2:]
-margin_q = float(np.quantile(top2[:, 1] - top2[:, 0], 1 - int8.min_agreement))
+margin_q = float(np.quantile(export.top2_margins(reference), 1 - int8.min_agreement))
 print(f"near ties (margin ≤ 2 × max |dlogit|): {100 * int8.near_ties:.1f} % of the windows, so the agreement "
       f"is at least {100 * (1 - int8.near_ties):.1f} %; {100 * int8.min_agreement:.0f} % is certain only for an "
       f"error below {margin_q / 2:.3f} (half the float model's {100 * (1 - int8.min_agreement):.0f} % margin "

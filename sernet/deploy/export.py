@@ -83,8 +83,9 @@ class ExportResult:
         Fraction of parity windows whose Keras top-two logit margin is at most ``2 * max_abs_dlogit``: the
         only windows an error of that size can relabel (each logit moves by at most ``max_abs_dlogit``, so the
         margin by at most twice that), hence ``label_agreement >= 1 - near_ties`` always. When the
-        near ties alone exceed ``1 - min_agreement``, the minimum is out of reach of any export with that
-        error: it is the trained model's margins, not the converter, that decide (Chapter 8).
+        near ties alone exceed ``1 - min_agreement``, an error of that size no longer guarantees the
+        minimum: whether it is reached depends on the trained model's margins, not on the converter alone
+        (Chapter 8).
     """
 
     format: str
@@ -125,14 +126,23 @@ class ExportResult:
                         f"Clopper-Pearson over {self.n_parity} windows", self.n_parity)
 
 
+def top2_margins(logits: np.ndarray) -> np.ndarray:
+    """Per row of ``logits``, the best logit minus the second best (how far the label is from changing).
+
+    >>> top2_margins(np.array([[2.0, 1.5, 0.0], [3.0, 0.0, 0.0]]))
+    array([0.5, 3. ])
+    """
+    top2 = np.sort(np.asarray(logits, np.float64), axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
 def near_tie_share(reference: np.ndarray, max_abs_dlogit: float) -> float:
     """Fraction of rows of ``reference`` logits whose top-two margin is at most ``2 * max_abs_dlogit``.
 
     >>> near_tie_share(np.array([[2.0, 1.9, 0.0], [3.0, 0.0, 0.0]]), 0.1)
     0.5
     """
-    top2 = np.sort(np.asarray(reference, np.float64), axis=1)[:, -2:]
-    return float(np.mean(top2[:, 1] - top2[:, 0] <= 2 * max_abs_dlogit))
+    return float(np.mean(top2_margins(reference) <= 2 * max_abs_dlogit))
 
 
 def tolerance(cfg: Config, fmt: str) -> float:

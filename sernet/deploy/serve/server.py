@@ -24,6 +24,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def base_url(sock: socket.socket) -> str:
+    """``http://HOST:PORT`` of a bound socket (IPv6 hosts in brackets; the real port when bound to 0)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
 def setup_logging() -> None:
     """Send the ``sernet`` logger's INFO lines (the access log) to stderr, once."""
     logger = logging.getLogger("sernet")
@@ -64,9 +70,7 @@ def run_server(app, cfg: Config, host: str | None = None, port: int | None = Non
         when ``port=0``).
     """
     server, sock = make_server(app, cfg, host, port)
-    shown_host, actual = sock.getsockname()[:2]
-    shown = f"[{shown_host}]" if ":" in shown_host else shown_host
-    announce(f"listening on http://{shown}:{actual}")
+    announce(f"listening on {base_url(sock)}")
     server.run(sockets=[sock])
 
 
@@ -88,17 +92,17 @@ def background_server(app, cfg: Config, host: str = "127.0.0.1", port: int = 0,
     from sernet.errors import SernetError
 
     server, sock = make_server(app, cfg, host, port)
-    shown_host, actual = sock.getsockname()[:2]
+    url = base_url(sock)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="sernet-serve")
     thread.start()
     deadline = time.monotonic() + start_timeout_s
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise SernetError(f"the server on {shown_host}:{actual} did not start within {start_timeout_s} s")
+            raise SernetError(f"the server on {url} did not start within {start_timeout_s} s")
         time.sleep(0.02)
     try:
-        yield f"http://{'[' + shown_host + ']' if ':' in shown_host else shown_host}:{actual}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(cfg.serve.shutdown_timeout_s + cfg.serve.timeout_s)
